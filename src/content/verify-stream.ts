@@ -1,0 +1,76 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { Descriptor } from '../oci/descriptor.js';
+import { digestAlgorithm, Digester } from '../oci/digest.js';
+import type { ErrorKind } from '../errors.js';
+import { DigestMismatchError, SizeMismatchError } from './errors.js';
+
+export interface VerifyOptions {
+  /** Bytes [0, offset) were already seen; with `prefix` their hash state continues the check. */
+  offset?: number;
+  prefix?: Digester;
+  /** Where the bytes come from, for the error message. */
+  where: string;
+  /** Network content is a 'remote' failure (retryable elsewhere); stored content a 'check' failure. */
+  kind?: ErrorKind;
+}
+
+/**
+ * A pass-through that caps the byte count at desc.size (failing the moment it is exceeded, so a
+ * hostile source cannot make us write more) and checks the digest at the end.
+ */
+export class VerifyingStream extends Transform {
+  private readonly digester: Digester | undefined;
+  private seen: number;
+
+  constructor(private readonly desc: Pick<Descriptor, 'digest' | 'size'>, private readonly opts: VerifyOptions) {
+    super();
+    this.seen = opts.offset ?? 0;
+    if (this.seen === 0) this.digester = new Digester(digestAlgorithm(desc.digest));
+    else if (opts.prefix) {
+      if (opts.prefix.size !== this.seen) throw new Error(`prefix hash covers ${opts.prefix.size} bytes, offset is ${this.seen}`);
+      this.digester = opts.prefix.copy();
+    }
+  }
+
+  get bytesSeen(): number {
+    return this.seen;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.byteLength;
+    if (this.seen > this.desc.size) {
+      cb(new SizeMismatchError(this.desc.digest, this.desc.size, this.seen, this.opts.where, this.opts.kind));
+      return;
+    }
+    this.digester?.update(chunk);
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.seen !== this.desc.size) {
+      cb(new SizeMismatchError(this.desc.digest, this.desc.size, this.seen, this.opts.where, this.opts.kind));
+      return;
+    }
+    if (this.digester) {
+      const actual = this.digester.digest();
+      if (actual !== this.desc.digest) {
+        cb(new DigestMismatchError(this.desc.digest, actual, this.opts.where, this.opts.kind));
+        return;
+      }
+    }
+    cb();
+  }
+}
+
+/** Read a whole (small) stream into memory, refusing more than `max` bytes. */
+export async function readAll(stream: NodeJS.ReadableStream, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+    n += b.byteLength;
+    if (n > max) throw new Error(`content exceeds ${max} bytes`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks, n);
+}
