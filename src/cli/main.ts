@@ -8,7 +8,7 @@ import { printError } from './report-error.js';
 async function main(argv: string[]): Promise<number> {
   const program = createProgram();
   registerCommands(program);
-  const json = argv.includes('--json') || argv.includes('--output=json');
+  const json = argv.includes('--json') || argv.includes('--output=json') || argv.join(' ').includes('--output json');
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
@@ -23,6 +23,13 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.on('SIGINT', () => process.exit(ExitCode.Interrupted));
+// `airgap images | head` closes our stdout early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 main(process.argv).then((code) => {
   process.exitCode = code;
 });
