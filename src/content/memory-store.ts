@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../oci/descriptor.js';
 import { digestOf } from '../oci/digest.js';
 import { NotFoundError } from './errors.js';
@@ -23,13 +24,18 @@ export class MemoryStore implements Target {
     const data = this.blobs.get(desc.digest);
     if (!data) throw new NotFoundError(desc.digest, this.description);
     const offset = opts.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > data.byteLength) {
+      throw new RangeError(`offset ${offset} is outside 0..${data.byteLength}`);
+    }
     return Readable.from([data.subarray(offset)]).pipe(
       new VerifyingStream(desc, { offset, prefix: opts.prefix, where: this.description }),
     );
   }
 
   async push(desc: Descriptor, content: Readable): Promise<void> {
-    const data = await readAll(content.pipe(new VerifyingStream(desc, { where: `push to ${this.description}` })), desc.size);
+    const verify = new VerifyingStream(desc, { where: `push to ${this.description}` });
+    // pipeline, not pipe: a source that fails mid-stream must fail the push, not hang it.
+    const [, data] = await Promise.all([pipeline(content, verify), readAll(verify, desc.size)]);
     this.blobs.set(desc.digest, data);
   }
 

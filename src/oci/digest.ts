@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { InvalidDigestError } from './errors.js';
+import { show } from './show.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -7,7 +8,8 @@ export type DigestAlgorithm = 'sha256' | 'sha512';
 export type Digest = string & { readonly __digest: unique symbol };
 
 const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
-const DIGEST_GRAMMAR = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+/** The OCI descriptor grammar for an algorithm name; anything else cannot be a digest at all. */
+const ALGORITHM_GRAMMAR = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*$/;
 
 export function isSupportedAlgorithm(a: string): a is DigestAlgorithm {
   return a === 'sha256' || a === 'sha512';
@@ -15,16 +17,27 @@ export function isSupportedAlgorithm(a: string): a is DigestAlgorithm {
 
 /** Parse and validate a digest; unknown algorithms and malformed hex are refused with the reason. */
 export function parseDigest(input: string): { algorithm: DigestAlgorithm; hex: string; digest: Digest } {
-  if (typeof input !== 'string' || input.length === 0) throw new InvalidDigestError(String(input), 'empty');
-  if (!DIGEST_GRAMMAR.test(input)) throw new InvalidDigestError(input, 'not of the form algorithm:encoded');
+  if (typeof input !== 'string') throw new InvalidDigestError(String(input), `not a string but ${show(input)}`);
+  if (input.length === 0) throw new InvalidDigestError(input, 'empty');
   const i = input.indexOf(':');
+  if (i < 0) throw new InvalidDigestError(input, 'no ":" between the algorithm and the hex, e.g. sha256:<64 hex>');
   const algorithm = input.slice(0, i);
   const hex = input.slice(i + 1);
   if (!isSupportedAlgorithm(algorithm)) {
-    throw new InvalidDigestError(input, `unsupported algorithm "${algorithm}" (supported: sha256, sha512)`);
+    if (isSupportedAlgorithm(algorithm.toLowerCase())) {
+      throw new InvalidDigestError(input, `algorithm ${show(algorithm)} must be lowercase`);
+    }
+    if (!ALGORITHM_GRAMMAR.test(algorithm)) throw new InvalidDigestError(input, `algorithm ${show(algorithm)} is malformed`);
+    throw new InvalidDigestError(input, `unsupported algorithm ${show(algorithm)} (supported: sha256, sha512)`);
   }
-  if (hex.length !== HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/.test(hex)) {
-    throw new InvalidDigestError(input, `${algorithm} needs exactly ${HEX_LENGTH[algorithm]} lowercase hex characters`);
+  const want = HEX_LENGTH[algorithm];
+  const bad = /[^0-9a-f]/.exec(hex);
+  if (bad) {
+    const what = /[A-F]/.test(bad[0]) ? 'uppercase hex is not allowed' : `${show(bad[0])} is not a hex digit`;
+    throw new InvalidDigestError(input, `${algorithm} needs ${want} lowercase hex characters; ${what}`);
+  }
+  if (hex.length !== want) {
+    throw new InvalidDigestError(input, `${algorithm} needs exactly ${want} lowercase hex characters, got ${hex.length}`);
   }
   return { algorithm, hex, digest: input as Digest };
 }
