@@ -1,0 +1,127 @@
+import { pipeline, Readable } from 'node:stream';
+import { SizeMismatchError } from '../content/errors.js';
+import { VerifyingStream } from '../content/verify-stream.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digester } from '../oci/digest.js';
+import { AirgapError } from '../errors.js';
+import { RegistryResponseError, RegistryUnavailableError } from './errors.js';
+import type { EventSink } from './events.js';
+import { backoffDelay, describeNetworkError, isRetryableError, sleep, type RetryPolicy } from './retry.js';
+import { abandon, header, type HttpResponse } from './transport.js';
+import { redactUrl } from './redact.js';
+
+export interface BlobStreamOptions {
+  desc: Pick<Descriptor, 'digest' | 'size'>;
+  /** Start here (the caller's own resume); bytes [0, offset) are covered by `prefix` when given. */
+  offset?: number;
+  prefix?: Digester;
+  /** For messages: "registry.k8s.io/pause (via http://…)". */
+  where: string;
+  signal?: AbortSignal;
+  policy: RetryPolicy;
+  emit: EventSink;
+  /**
+   * Issue the GET for bytes [offset, size): with a Range header when offset > 0. Returns a 200 or
+   * 206 response; throws the right error for anything else.
+   */
+  open(offset: number): Promise<HttpResponse>;
+}
+
+interface Opened {
+  res: HttpResponse;
+  /** Bytes to drop from the front: the server ignored our Range and sent the whole blob. */
+  skip: number;
+}
+
+/**
+ * A verified download that survives dropped connections: when the body breaks off at byte N it
+ * asks again for bytes N- (Range) and carries on, and when the server ignores Range it skips the
+ * first N bytes of the full answer. The caller sees one stream, checked by a VerifyingStream
+ * (size cap as bytes pass, digest at the end), so a resume can never splice in wrong bytes unseen.
+ */
+export async function openBlobStream(o: BlobStreamOptions): Promise<Readable> {
+  const { desc } = o;
+  const start = o.offset ?? 0;
+  const kind = 'remote' as const;
+
+  const openAt = async (pos: number): Promise<Opened> => {
+    const res = await o.open(pos);
+    const len = header(res.headers, 'content-length');
+    if (res.status === 206) {
+      const m = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(header(res.headers, 'content-range') ?? '');
+      if (!m || Number(m[1]) !== pos) {
+        abandon(res.body);
+        throw new RegistryResponseError(`download of ${desc.digest}: asked for bytes ${pos}- and got Content-Range "${header(res.headers, 'content-range') ?? ''}"`, {
+          status: 206,
+          endpoint: redactUrl(res.url),
+        });
+      }
+      if (len !== undefined && pos + Number(len) > desc.size) {
+        abandon(res.body);
+        throw new SizeMismatchError(desc.digest, desc.size, pos + Number(len), o.where, kind);
+      }
+      return { res, skip: 0 };
+    }
+    // 200: the whole blob, whatever we asked for.
+    if (len !== undefined && Number(len) > desc.size) {
+      abandon(res.body);
+      throw new SizeMismatchError(desc.digest, desc.size, Number(len), o.where, kind);
+    }
+    if (pos > 0) o.emit({ type: 'range-ignored', digest: desc.digest, offset: pos, url: redactUrl(res.url) });
+    return { res, skip: pos };
+  };
+
+  // Open eagerly: a missing blob or refused credentials fail the call, not the stream.
+  let current: Opened | undefined = start < desc.size ? await openAt(start) : undefined;
+
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let pos = start;
+    let failures = 0;
+    try {
+      while (current) {
+        let progressed = false;
+        try {
+          for await (const c of current.res.body) {
+            let b = c as Buffer;
+            if (current.skip > 0) {
+              if (b.byteLength <= current.skip) {
+                current.skip -= b.byteLength;
+                continue;
+              }
+              b = b.subarray(current.skip);
+              current.skip = 0;
+            }
+            pos += b.byteLength;
+            progressed = true;
+            yield b;
+          }
+          return; // a clean end: the verifier judges whether it was complete
+        } catch (e) {
+          if (e instanceof AirgapError) throw e;
+          if (o.signal?.aborted) throw o.signal.reason ?? e;
+          if (!isRetryableError(e)) {
+            throw new RegistryUnavailableError(`download of ${desc.digest} from ${o.where}`, failures + 1, `${describeNetworkError(e)} at byte ${pos} of ${desc.size}`, {}, { cause: e });
+          }
+          failures = progressed ? 1 : failures + 1;
+          if (failures >= o.policy.attempts) {
+            throw new RegistryUnavailableError(`download of ${desc.digest} from ${o.where}`, failures, `${describeNetworkError(e)} at byte ${pos} of ${desc.size}`, {}, { cause: e });
+          }
+          const wait = backoffDelay(o.policy, failures);
+          o.emit({ type: 'resume', digest: desc.digest, offset: pos, size: desc.size, url: redactUrl(current.res.url), attempt: failures, reason: describeNetworkError(e) });
+          abandon(current.res.body);
+          current = undefined;
+          await sleep(wait, o.signal);
+          current = await openAt(pos);
+        }
+      }
+    } finally {
+      if (current) abandon(current.res.body);
+    }
+  }
+
+  const verifier = new VerifyingStream(desc, { offset: start, prefix: o.prefix, where: o.where, kind });
+  pipeline(Readable.from(chunks(), { objectMode: false }), verifier, () => {
+    /* errors reach the consumer through the verifier */
+  });
+  return verifier;
+}

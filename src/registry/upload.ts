@@ -1,0 +1,105 @@
+import { pipeline, type Readable } from 'node:stream';
+import { readAll, VerifyingStream } from '../content/verify-stream.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { RegistryResponseError } from './errors.js';
+import { redactUrl } from './redact.js';
+import type { Session } from './session.js';
+import { discard, header, type HttpResponse } from './transport.js';
+
+/** Content checked as it is read: a wrong source fails the upload before the registry commits it. */
+export function verified(content: Readable, desc: Descriptor, where: string): VerifyingStream {
+  const v = new VerifyingStream(desc, { where });
+  pipeline(content, v, () => {
+    /* the error surfaces on v */
+  });
+  return v;
+}
+
+export function location(res: HttpResponse, what: string): URL {
+  const loc = header(res.headers, 'location');
+  if (!loc) throw new RegistryResponseError(`${what}: the registry sent no Location for the upload`, { status: res.status, endpoint: redactUrl(res.url) });
+  return new URL(loc, res.url);
+}
+
+/** Start an upload session (POST …/blobs/uploads/), optionally as a mount; returns the response. */
+export async function startUpload(session: Session, query: Record<string, string>, what: string, signal: AbortSignal | undefined, extraScopes?: string[]): Promise<HttpResponse> {
+  const qs = new URLSearchParams(query).toString();
+  return session.request({
+    method: 'POST',
+    path: `blobs/uploads/${qs ? `?${qs}` : ''}`,
+    headers: { 'content-length': '0' },
+    access: 'push',
+    extraScopes,
+    signal,
+    what,
+  });
+}
+
+/** Best effort: tell the registry to drop an upload session we are abandoning. */
+export async function cancelUpload(session: Session, url: URL): Promise<void> {
+  try {
+    const res = await session.request({ method: 'DELETE', url: url.toString(), access: 'push', what: 'cancel upload', attempts: 1 });
+    await discard(res.body);
+  } catch {
+    /* the registry expires abandoned sessions by itself */
+  }
+}
+
+/**
+ * Push a blob. Small blobs are read (and verified) into memory and sent with POST + PUT, which
+ * can be retried; larger ones stream in one PATCH with Content-Length and Content-Range (the
+ * spec's chunk form, which every registry accepts) followed by the closing PUT.
+ */
+export async function uploadBlob(session: Session, desc: Descriptor, content: Readable, signal?: AbortSignal): Promise<void> {
+  const what = `push blob ${desc.digest} to ${session.endpoint.registry}/${session.endpoint.repository}`;
+  const where = `push to ${session.source}`;
+  const small = desc.size <= session.context.monolithicMaxBytes;
+  // Read small content before opening the session so a bad source leaves nothing behind.
+  const data = small ? await readAll(verified(content, desc, where), desc.size) : undefined;
+
+  const started = await startUpload(session, {}, what, signal);
+  if (started.status !== 202) throw await session.error(started, what);
+  await discard(started.body);
+  let loc = location(started, what);
+  try {
+    if (data === undefined) {
+      const patch = await session.request({
+        method: 'PATCH',
+        url: loc.toString(),
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(desc.size),
+          ...(desc.size > 0 ? { 'content-range': `0-${desc.size - 1}` } : {}),
+        },
+        body: verified(content, desc, where),
+        access: 'push',
+        signal,
+        what,
+      });
+      if (patch.status !== 202 && patch.status !== 204) throw await session.error(patch, what);
+      await discard(patch.body);
+      if (header(patch.headers, 'location')) loc = location(patch, what);
+    }
+    const put = new URL(loc);
+    put.searchParams.set('digest', desc.digest);
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(data?.byteLength ?? 0) };
+    const res = await session.request({
+      method: 'PUT',
+      url: put.toString(),
+      headers,
+      body: data ?? Buffer.alloc(0),
+      access: 'push',
+      signal,
+      what,
+    });
+    if (res.status !== 201 && res.status !== 204) throw await session.error(res, what);
+    const got = header(res.headers, 'docker-content-digest');
+    await discard(res.body);
+    if (got && got !== desc.digest) {
+      throw new RegistryResponseError(`${what}: the registry stored it as ${got}`, { status: res.status, endpoint: session.source });
+    }
+  } catch (e) {
+    await cancelUpload(session, loc);
+    throw e;
+  }
+}
