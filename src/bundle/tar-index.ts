@@ -1,0 +1,332 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { BLOCK, checksumOk, isZeroBlock, padded, parseHeader, parsePax } from './tar-index-header.js';
+import { NotARegularFileError, NotATarError, TarLimitError } from './tar-index-errors.js';
+import { describeNonTar } from './tar-index-sniff.js';
+
+/**
+ * Index a tar archive by reading its headers only: 512-byte header reads and seeks past the data,
+ * so a bundle of many GB is indexed in milliseconds and no layer byte is read. Understands ustar,
+ * PAX (`path`, `linkpath`, `size`) and GNU long names; reports everything that makes an archive
+ * unsafe or damaged instead of throwing, so `verify` can name it. Only input that is not a tar at
+ * all, or beyond our memory bounds, throws.
+ */
+
+export type TarEntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'char-device' | 'block-device' | 'fifo' | 'unsupported';
+
+export interface TarEntry {
+  /** The path, normalized: no leading "./", no trailing "/", no empty or "." components. */
+  name: string;
+  /** The path exactly as stored (after PAX or GNU long-name headers). */
+  rawName: string;
+  type: TarEntryType;
+  /** The tar type flag as stored ("0", "5", "2", …). */
+  typeflag: string;
+  /** Offset of the entry's first header block (including PAX or GNU long-name headers before it). */
+  headerOffset: number;
+  /** Offset of the first data byte. */
+  offset: number;
+  /** Data size the header declares. */
+  size: number;
+  linkName?: string;
+  /** The archive ends inside this entry's data: fewer than `size` bytes are present. */
+  truncated?: boolean;
+}
+
+export type TarIssueCode =
+  | 'unsafe-path'
+  | 'link'
+  | 'special-file'
+  | 'duplicate'
+  | 'truncated'
+  | 'bad-header'
+  | 'missing-end'
+  | 'trailing-data'
+  | 'unsupported-type';
+
+export interface TarIssue {
+  code: TarIssueCode;
+  severity: 'error' | 'warning';
+  message: string;
+  /** The entry it concerns, as stored. */
+  entry?: string;
+  /** Byte offset in the archive where the problem is. */
+  offset: number;
+}
+
+export interface TarIndex {
+  path: string;
+  fileSize: number;
+  /** Every entry in archive order, directories included. */
+  entries: TarEntry[];
+  issues: TarIssue[];
+  /** Regular files by normalized name; for a duplicated name the last one wins, as extraction would. */
+  files: Map<string, TarEntry>;
+  /** Where the archive proper ends: after the end-of-archive marker, or where reading had to stop. */
+  end: number;
+  truncated: boolean;
+}
+
+export interface IndexTarOptions {
+  /** Refuse archives with more entries than this (memory bound). */
+  maxEntries?: number;
+}
+
+export const MAX_TAR_ENTRIES = 1_000_000;
+/** PAX records and GNU long names are read into memory; real ones are a few hundred bytes. */
+const MAX_META_BYTES = 1024 * 1024;
+const WINDOW = 64 * 1024;
+
+const TYPES: Record<string, TarEntryType> = {
+  '0': 'file',
+  '7': 'file', // contiguous file: a regular file everywhere that matters
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'char-device',
+  '4': 'block-device',
+  '5': 'directory',
+  '6': 'fifo',
+};
+
+/** Reads header blocks through a window, so runs of small entries cost one read. */
+class BlockReader {
+  private buf = Buffer.alloc(0);
+  private start = 0;
+  constructor(private readonly fh: FileHandle, private readonly size: number) {}
+
+  async bytes(pos: number, len: number): Promise<Buffer> {
+    if (pos >= this.start && pos + len <= this.start + this.buf.length) {
+      return this.buf.subarray(pos - this.start, pos - this.start + len);
+    }
+    const want = Math.min(Math.max(len, WINDOW), this.size - pos);
+    const buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await this.fh.read(buf, got, want - got, pos + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    this.buf = buf.subarray(0, got);
+    this.start = pos;
+    return this.buf.subarray(0, Math.min(len, got));
+  }
+}
+
+/** Normalize a stored path; `unsafe` says why extracting it would write outside the target directory. */
+export function normalizeEntryName(raw: string): { name: string; unsafe?: string } {
+  const unsafe = raw.startsWith('/')
+    ? 'is an absolute path'
+    : raw.split(/[/\\]/).includes('..')
+      ? 'has a ".." component'
+      : /^[a-zA-Z]:[/\\]/.test(raw)
+        ? 'is an absolute Windows path'
+        : undefined;
+  const name = raw.split('/').filter((p) => p !== '' && p !== '.').join('/');
+  return unsafe ? { name, unsafe } : { name };
+}
+
+export async function indexTar(path: string, opts: IndexTarOptions = {}): Promise<TarIndex> {
+  const fh = await open(path, 'r');
+  try {
+    return await indexTarHandle(fh, path, opts);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Index an archive through an open handle (the reader keeps its handle for later range reads). */
+export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTarOptions = {}): Promise<TarIndex> {
+  const st = await fh.stat();
+  if (st.isDirectory()) throw new NotARegularFileError(path, 'a directory');
+  if (!st.isFile()) throw new NotARegularFileError(path, st.isFIFO() ? 'a pipe' : 'a device');
+  const fileSize = st.size;
+  const maxEntries = opts.maxEntries ?? MAX_TAR_ENTRIES;
+  const reader = new BlockReader(fh, fileSize);
+  const entries: TarEntry[] = [];
+  const issues: TarIssue[] = [];
+  const files = new Map<string, TarEntry>();
+  const seen = new Map<string, TarEntry>();
+  let truncated = false;
+
+  const notATar = async (): Promise<never> => {
+    const head = await reader.bytes(0, Math.min(fileSize, BLOCK));
+    const d = describeNonTar(head, fileSize);
+    throw new NotATarError(path, d.what, d.hint);
+  };
+  if (fileSize < BLOCK) await notATar();
+
+  let pos = 0;
+  // Attributes from PAX / GNU long-name headers, applying to the next real entry.
+  let pending: { path?: string; linkpath?: string; size?: number; start: number } | undefined;
+  let end = fileSize;
+
+  for (;;) {
+    if (pos + BLOCK > fileSize) {
+      truncated = true;
+      const last = entries.at(-1);
+      issues.push(pos >= fileSize
+        ? {
+          code: 'missing-end',
+          severity: 'error',
+          offset: fileSize,
+          message: `the archive ends at byte ${fileSize}${last ? ` after entry ${last.rawName}` : ''} without the end-of-archive marker: it is truncated`,
+        }
+        : {
+          code: 'truncated',
+          severity: 'error',
+          offset: pos,
+          message: `the archive ends at byte ${fileSize}, inside a header block that starts at byte ${pos} (${fileSize - pos} of 512 bytes present)`,
+        });
+      end = fileSize;
+      break;
+    }
+    const block = await reader.bytes(pos, BLOCK);
+    if (isZeroBlock(block)) {
+      if (pos === 0) await notATar();
+      end = pos;
+      if (pos + 2 * BLOCK <= fileSize) {
+        const next = await reader.bytes(pos + BLOCK, BLOCK);
+        if (!isZeroBlock(next)) {
+          issues.push({ code: 'bad-header', severity: 'error', offset: pos, message: `a lone zero block at byte ${pos} is followed by more data: the archive is damaged there` });
+          break;
+        }
+        await checkTrailing(reader, pos + 2 * BLOCK, fileSize, issues);
+      }
+      // One zero block and then the end of the file: accepted, as GNU tar and Go do.
+      break;
+    }
+    if (!checksumOk(block)) {
+      if (pos === 0) await notATar();
+      issues.push({
+        code: 'bad-header',
+        severity: 'error',
+        offset: pos,
+        message: `the tar header at byte ${pos} is corrupt (checksum mismatch)${entries.length ? ` after entry ${entries.at(-1)!.rawName}` : ''}; nothing after it can be read`,
+      });
+      end = pos;
+      break;
+    }
+    const h = parseHeader(block);
+    if (!h) {
+      if (pos === 0) await notATar();
+      issues.push({ code: 'bad-header', severity: 'error', offset: pos, message: `the tar header at byte ${pos} has a malformed size field` });
+      end = pos;
+      break;
+    }
+    const dataStart = pos + BLOCK;
+    const start = pending?.start ?? pos;
+
+    if (h.typeflag === 'x' || h.typeflag === 'g' || h.typeflag === 'L' || h.typeflag === 'K') {
+      if (h.size > MAX_META_BYTES) {
+        throw new TarLimitError(path, `the ${h.typeflag === 'x' || h.typeflag === 'g' ? 'PAX' : 'GNU long-name'} header at byte ${pos} declares ${h.size} bytes (limit ${MAX_META_BYTES})`);
+      }
+      if (dataStart + h.size > fileSize) {
+        truncated = true;
+        issues.push({ code: 'truncated', severity: 'error', offset: fileSize, message: `the archive ends at byte ${fileSize}, inside an extended header that starts at byte ${pos}` });
+        end = fileSize;
+        break;
+      }
+      const data = Buffer.from(await reader.bytes(dataStart, h.size));
+      pending ??= { start };
+      if (h.typeflag === 'L' || h.typeflag === 'K') {
+        const nul = data.indexOf(0);
+        const text = data.toString('utf8', 0, nul < 0 ? data.length : nul);
+        if (h.typeflag === 'L') pending.path = text;
+        else pending.linkpath = text;
+      } else {
+        const rec = parsePax(data);
+        if (!rec) {
+          issues.push({ code: 'bad-header', severity: 'error', offset: pos, message: `the PAX header at byte ${pos} is malformed; nothing after it can be read` });
+          end = pos;
+          break;
+        }
+        // Global headers ('g') would apply to every later entry; path and size never make sense there.
+        if (h.typeflag === 'x') {
+          const p = rec.get('path');
+          if (p !== undefined) pending.path = p;
+          const l = rec.get('linkpath');
+          if (l !== undefined) pending.linkpath = l;
+          const s = rec.get('size');
+          if (s !== undefined) {
+            if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s))) {
+              issues.push({ code: 'bad-header', severity: 'error', offset: pos, message: `the PAX header at byte ${pos} has an invalid size "${s}"` });
+              end = pos;
+              break;
+            }
+            pending.size = Number(s);
+          }
+        }
+      }
+      pos = dataStart + padded(h.size);
+      continue;
+    }
+
+    if (entries.length >= maxEntries) {
+      throw new TarLimitError(path, `more than ${maxEntries} entries`);
+    }
+    const rawName = pending?.path ?? h.name;
+    const size = pending?.size ?? h.size;
+    const linkName = pending?.linkpath ?? h.linkName;
+    pending = undefined;
+    let type: TarEntryType = TYPES[h.typeflag] ?? 'unsupported';
+    if (type === 'file' && rawName.endsWith('/')) type = 'directory'; // old writers mark directories by the slash only
+    const { name, unsafe } = normalizeEntryName(rawName);
+    const entry: TarEntry = { name, rawName, type, typeflag: h.typeflag, headerOffset: start, offset: dataStart, size };
+    if (type === 'symlink' || type === 'hardlink') entry.linkName = linkName;
+    entries.push(entry);
+
+    if (unsafe) {
+      issues.push({ code: 'unsafe-path', severity: 'error', offset: start, entry: rawName, message: `entry "${rawName}" ${unsafe}: extracting it would write outside the target directory` });
+    }
+    if (type === 'symlink' || type === 'hardlink') {
+      issues.push({ code: 'link', severity: 'error', offset: start, entry: rawName, message: `entry "${rawName}" is a ${type === 'symlink' ? 'symbolic' : 'hard'} link to "${linkName}"; a bundle holds regular files only` });
+    } else if (type === 'char-device' || type === 'block-device' || type === 'fifo') {
+      issues.push({ code: 'special-file', severity: 'error', offset: start, entry: rawName, message: `entry "${rawName}" is a ${type.replace('-', ' ')}; a bundle holds regular files only` });
+    } else if (type === 'unsupported') {
+      issues.push({ code: 'unsupported-type', severity: 'error', offset: start, entry: rawName, message: `entry "${rawName}" has tar type "${h.typeflag}" (${h.typeflag === 'S' ? 'a GNU sparse file' : 'not a regular file'}); a bundle holds regular files only` });
+    }
+    const prev = seen.get(name);
+    if (prev && !(prev.type === 'directory' && type === 'directory')) {
+      issues.push({
+        code: 'duplicate',
+        severity: 'error',
+        offset: start,
+        entry: rawName,
+        message: `entry "${rawName}" appears twice (at bytes ${prev.headerOffset} and ${start}); tools disagree on which copy counts`,
+      });
+    }
+    seen.set(name, entry);
+    if (type === 'file') files.set(name, entry);
+
+    // Links, directories and devices carry no data even if a (hostile) header says otherwise.
+    const dataSize = type === 'file' || type === 'unsupported' ? size : 0;
+    if (dataStart + dataSize > fileSize) {
+      truncated = true;
+      entry.truncated = true;
+      issues.push({
+        code: 'truncated',
+        severity: 'error',
+        offset: fileSize,
+        entry: rawName,
+        message: `the archive ends at byte ${fileSize}, inside entry ${rawName} (${fileSize - dataStart} of its ${size} bytes present)`,
+      });
+      end = fileSize;
+      break;
+    }
+    pos = dataStart + padded(dataSize);
+  }
+  return { path, fileSize, entries, issues, files, end, truncated };
+}
+
+/** Bytes after the end-of-archive marker: zero padding is normal (GNU tar pads to 10 KiB); data is not. */
+async function checkTrailing(reader: BlockReader, from: number, fileSize: number, issues: TarIssue[]): Promise<void> {
+  if (from >= fileSize) return;
+  const tail = await reader.bytes(from, Math.min(fileSize - from, 1024 * 1024));
+  if (tail.some((b) => b !== 0)) {
+    issues.push({
+      code: 'trailing-data',
+      severity: 'warning',
+      offset: from,
+      message: `${fileSize - from} bytes follow the end-of-archive marker at byte ${from}; tar readers ignore them (two archives concatenated?)`,
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import { formatBytes, plural, shortDigest } from './format.js';
+import type { InspectReport } from './inspect.js';
+
+/** `airgap inspect` for a person: the bundle's facts, then one line an image. */
+export function renderInspectText(r: InspectReport): string {
+  const b = r.bundle;
+  const out: string[] = [];
+  const row = (k: string, v: string): void => {
+    out.push(`${k.padEnd(11)} ${v}`);
+  };
+  row('bundle', `${b.path} (${formatBytes(b.size)})`);
+  row('format', b.kind === 'airgap' ? `airgap bundle, format ${b.formatVersion}` : 'OCI layout archive (no airgap metadata)');
+  if (b.created) row('created', `${b.created} by ${b.createdBy?.name} ${b.createdBy?.version}`);
+  if (b.kind === 'airgap') row('kubernetes', b.kubernetes ? `${b.kubernetes.version} (${b.kubernetes.distribution})` : 'none (extra images only)');
+  if (b.platforms) row('platforms', b.platforms === 'all' ? 'all' : b.platforms.join(', '));
+  row('blobs', `${r.blobs.count}, ${formatBytes(r.blobs.size)}${r.blobs.shared.count ? `; ${plural(r.blobs.shared.count, 'blob')} shared by several images, saving ${formatBytes(r.blobs.shared.bytesSaved)}` : ''}`);
+  row('images', String(r.images.length));
+  out.push('');
+  const refW = Math.max('IMAGE'.length, ...r.images.map((i) => i.ref.length));
+  out.push(`${'IMAGE'.padEnd(refW)}  ${'DIGEST'.padEnd(19)}  ${'SIZE'.padStart(9)}  PLATFORMS`);
+  for (const i of r.images) {
+    const plats = i.platforms.length
+      ? i.platforms.map((p) => (p.included ? p.platform : `(${p.platform})`)).join(' ')
+      : '?';
+    out.push(`${i.ref.padEnd(refW)}  ${shortDigest(i.digest).padEnd(19)}  ${formatBytes(i.size).padStart(9)}  ${plats}${i.role && i.role !== 'extra' ? `  [${i.role}]` : ''}`);
+  }
+  if (r.images.some((i) => i.platforms.some((p) => !p.included))) out.push('', '(platform) = listed by the image, not in the bundle');
+  if (r.problems.length) {
+    out.push('', `${plural(r.problems.length, 'problem')} seen (run airgap verify for the full check):`);
+    for (const p of r.problems.slice(0, 10)) out.push(`  ! ${p}`);
+    if (r.problems.length > 10) out.push(`  … and ${r.problems.length - 10} more`);
+  }
+  return `${out.join('\n')}\n`;
+}
