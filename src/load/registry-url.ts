@@ -1,3 +1,4 @@
+import { registryNamespace } from '../oci/registry-namespace.js';
 import { isIP } from 'node:net';
 import { parseRegistryHost } from '../registry/mirrors.js';
 import { InvalidRegistryUrlError } from './errors.js';
@@ -62,15 +63,6 @@ export function parseRegistryUrl(input: string): NodeRegistry {
   return { origin, host, prefix, url: prefix ? `${origin}/${prefix}` : origin, explicitScheme };
 }
 
-/**
- * The path component a source registry becomes inside the node registry. Registry names are
- * valid components as they are (registry.k8s.io, docker.io, quay.io); a port's ":" is not, so
- * "localhost:5000" becomes "localhost_5000".
- */
-export function registryNamespace(sourceRegistry: string): string {
-  return sourceRegistry.toLowerCase().replace(/^\[|\]/g, '').replace(/[^a-z0-9.-]+/g, '_').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
-}
-
 /** The repository prefix for one source registry: "[prefix/]registry.k8s.io". */
 export function mirrorPath(reg: NodeRegistry, sourceRegistry: string): string {
   const ns = registryNamespace(sourceRegistry);
@@ -87,3 +79,5 @@ export function destinationName(reg: NodeRegistry, registry: string, repository:
   const sep = identifier.includes(':') ? '@' : ':';
   return `${reg.host}/${mirrorPath(reg, registry)}/${repository}${sep}${identifier}`;
 }
+
+export { registryNamespace };

@@ -5,3 +5,4 @@ export * from './manifest.js';
 export * from './media-type.js';
 export * from './platform.js';
 export * from './reference.js';
+export * from './registry-namespace.js';

@@ -1,5 +1,5 @@
 import type { BundleReader } from '../bundle/reader.js';
-import { registryNamespace } from '../load/registry-url.js';
+import { registryNamespace } from '../oci/registry-namespace.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { MAX_MANIFEST_BYTES, childrenOf, parseManifest } from '../oci/manifest.js';
 import { isManifestMediaType, isNonDistributableMediaType } from '../oci/media-type.js';

@@ -1,4 +1,4 @@
-import { registryNamespace } from '../load/registry-url.js';
+import { registryNamespace } from '../oci/registry-namespace.js';
 import { DOCKER_HUB } from '../oci/reference.js';
 
 /** containerd's `server` for a registry host: Docker Hub's API lives at registry-1.docker.io. */

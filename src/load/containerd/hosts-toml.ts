@@ -4,6 +4,7 @@
  * path layout `airgap load` pushed with (`<mirror>/v2/<prefix/><registry>/<repo>`), so a pull of
  * `registry.k8s.io/pause:3.9` asks `<mirror>/v2/registry.k8s.io/pause/manifests/3.9`.
  */
+import { registryNamespace } from '../../oci/registry-namespace.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ContainerdConfigError } from './errors.js';
@@ -84,7 +85,7 @@ function cleanPrefix(prefix: string | undefined): string {
 /** The `[host."…"]` URL for a registry: the API root containerd uses with override_path. */
 export function mirrorHostUrl(mirror: MirrorSpec, registry: string): string {
   const prefix = cleanPrefix(mirror.pathPrefix);
-  return `${normalizeMirrorUrl(mirror.url)}/v2/${prefix === '' ? '' : prefix + '/'}${registry}`;
+  return `${normalizeMirrorUrl(mirror.url)}/v2/${prefix === '' ? '' : prefix + '/'}${registryNamespace(registry)}`;
 }
 
 /** The hosts.toml text for one source registry. */

@@ -1,0 +1,461 @@
+import { createReadStream, fdatasyncSync } from 'node:fs';
+import { open, readFile, rename, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
+import { Readable } from 'node:stream';
+import { DigestMismatchError, NotFoundError, SizeMismatchError } from '../content/errors.js';
+import type { IngestState, ResumablePushOptions, ResumableStorage } from '../content/resumable.js';
+import type { FetchOptions } from '../content/target.js';
+import { VerifyingStream } from '../content/verify-stream.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { digestAlgorithm, Digester } from '../oci/digest.js';
+import { TAR_END_SIZE, tarPadding } from './tar-header.js';
+import { layoutHeader } from './tar-layout.js';
+import { FileError } from '../errors.js';
+import { NotEnoughSpaceError, OutputBusyError, WriterStateError } from './writer-errors.js';
+import { JOURNAL_VERSION, readJournal, removeJournal, writeJournal, writeJournalSync, type WriterJournal } from './writer-journal.js';
+import type { BundlePlan, PlannedEntry } from './writer-plan.js';
+
+/**
+ * Writes a planned bundle into a file: every entry straight to its final offset in OUT.partial
+ * (positional writes, so blobs land in parallel and in any order), checkpointed to OUT.partial.json
+ * so a re-run with the same plan continues where the last one stopped, and renamed to OUT only
+ * when every blob is in and verified. Nothing partial ever sits under OUT.
+ */
+
+/** Bytes gathered before a positional write; on a slow link a batch is also written after FLUSH_MS. */
+const WRITE_BATCH = 512 * 1024;
+const FLUSH_MS = 250;
+
+export interface BundleFileWriterOptions {
+  /** how often progress is made durable (fdatasync + journal), default 1000 ms */
+  checkpointMs?: number;
+  /** the creation time recorded in the metadata (goes into the journal for resumes) */
+  created: string;
+  /** a message for the user: an earlier partial bundle discarded, a resume */
+  onNotice?(code: 'PARTIAL_DISCARDED' | 'RESUMING', message: string): void;
+}
+
+export interface ResumeInfo {
+  /** layers already complete from an earlier run */
+  blobs: number;
+  /** bytes of layers already in place, complete or partial */
+  bytes: number;
+}
+
+interface InProgress {
+  written: number;
+  digester: Digester;
+  active: boolean;
+}
+
+export function partialPathOf(output: string): string {
+  return `${output}.partial`;
+}
+export function journalPathOf(output: string): string {
+  return `${output}.partial.json`;
+}
+function lockPathOf(output: string): string {
+  return `${output}.partial.lock`;
+}
+
+/** Outputs open in this process (a lock file naming our own pid may be a dead container's pid 1). */
+const openHere = new Set<string>();
+
+async function acquireLock(output: string): Promise<string> {
+  const lock = lockPathOf(output);
+  if (openHere.has(output)) throw new OutputBusyError(output, process.pid, lock);
+  for (let i = 0; i < 2; i++) {
+    try {
+      await writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
+      openHere.add(output);
+      return lock;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number.parseInt(await readFile(lock, 'utf8').catch(() => ''), 10);
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new OutputBusyError(output, pid, lock);
+      await unlink(lock).catch(() => {}); // left by a process that died (kill -9): take it over
+    }
+  }
+  throw new OutputBusyError(output, 0, lock);
+}
+
+async function releaseLock(output: string, lock: string): Promise<void> {
+  openHere.delete(output);
+  await unlink(lock).catch(() => {});
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class BundleFileWriter implements ResumableStorage {
+  readonly description: string;
+  readonly partialPath: string;
+  readonly journalPath: string;
+  private readonly done = new Set<string>();
+  /** journaled prefixes from an earlier run, re-hashed when the blob's turn comes */
+  private readonly partial = new Map<string, number>();
+  private readonly progress = new Map<string, InProgress>();
+  private timer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> | undefined;
+  private closed = false;
+  private readonly onExit = (): void => this.checkpointSync();
+  private resumeInfo: ResumeInfo = { blobs: 0, bytes: 0 };
+
+  private constructor(
+    readonly output: string,
+    readonly plan: BundlePlan,
+    private readonly fh: FileHandle,
+    private readonly lockPath: string,
+    private readonly opts: BundleFileWriterOptions,
+  ) {
+    this.description = `bundle ${output}`;
+    this.partialPath = partialPathOf(output);
+    this.journalPath = journalPathOf(output);
+  }
+
+  /** The journal of an interrupted earlier run for this output, if any (its `created` is reused on resume). */
+  static async inspect(output: string): Promise<WriterJournal | undefined> {
+    return readJournal(journalPathOf(output));
+  }
+
+  /**
+   * Open OUT.partial for the plan: continue an earlier partial file laid out for the same plan,
+   * else start a new one (an old one for another plan is discarded, with a notice).
+   */
+  static async open(output: string, plan: BundlePlan, opts: BundleFileWriterOptions): Promise<BundleFileWriter> {
+    output = resolvePath(output);
+    const dir = dirname(output);
+    if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
+      throw new FileError('ERR_OUTPUT_DIR', `cannot write ${output}: ${dir} is not a directory`, {
+        hint: 'create the directory first, or choose another path with -o',
+        details: { output, dir },
+      });
+    }
+    const lockPath = await acquireLock(output);
+    let fh: FileHandle | undefined;
+    let w: BundleFileWriter | undefined;
+    try {
+      const partialPath = partialPathOf(output);
+      const journal = await readJournal(journalPathOf(output));
+      const partialSize = await stat(partialPath).then((s) => s.size, () => -1);
+      const resume = journal !== undefined && journal.planId === plan.id && journal.size === plan.size && partialSize === plan.size;
+      if (!resume && partialSize >= 0) {
+        opts.onNotice?.('PARTIAL_DISCARDED', `discarding ${basename(partialPath)} from an earlier run: it was laid out for other arguments or other upstream content`);
+      }
+      if (!resume) {
+        await removeJournal(journalPathOf(output));
+        await checkSpace(dirname(output), plan.size, Math.max(partialSize, 0));
+      }
+      fh = await open(partialPath, resume ? 'r+' : 'w+');
+      if (!resume) await fh.truncate(plan.size);
+      w = new BundleFileWriter(output, plan, fh, lockPath, opts);
+      if (resume) w.adopt(journal);
+      await w.writeFixedParts();
+      const writer = w;
+      w.timer = setInterval(() => void writer.checkpoint().catch(() => {}), opts.checkpointMs ?? 1000);
+      w.timer.unref();
+      process.on('exit', w.onExit);
+      await w.checkpoint();
+      return w;
+    } catch (e) {
+      if (w) {
+        w.stopTimer();
+        w.closed = true;
+        process.off('exit', w.onExit);
+      }
+      await fh?.close().catch(() => {});
+      await releaseLock(output, lockPath);
+      throw e;
+    }
+  }
+
+  /** What an earlier run left that this one keeps. */
+  get resumed(): ResumeInfo {
+    return this.resumeInfo;
+  }
+
+  private adopt(journal: WriterJournal): void {
+    let bytes = 0;
+    for (const d of journal.done) {
+      const e = this.plan.blobs.get(d);
+      if (e && !e.data) {
+        this.done.add(d);
+        bytes += e.size;
+      }
+    }
+    for (const [d, n] of Object.entries(journal.partial)) {
+      const e = this.plan.blobs.get(d);
+      if (e && !e.data && !this.done.has(d) && n > 0 && n < e.size) {
+        this.partial.set(d, n);
+        bytes += n;
+      }
+    }
+    this.resumeInfo = { blobs: this.done.size, bytes };
+    if (this.done.size || this.partial.size) {
+      this.opts.onNotice?.('RESUMING', `resuming ${basename(this.partialPath)}: ${this.done.size} blobs complete, ${this.partial.size} partly written`);
+    }
+  }
+
+  /** Every header, every in-memory entry (metadata, index, manifests, configs) and the end blocks. */
+  private async writeFixedParts(): Promise<void> {
+    for (const e of this.plan.entries) {
+      const header = layoutHeader(this.plan.layout, e);
+      if (e.data) {
+        const buf = Buffer.concat([header, e.data, Buffer.alloc(tarPadding(e.size))]);
+        await this.writeAt(buf, e.headerOffset);
+      } else {
+        await this.writeAt(header, e.headerOffset);
+      }
+    }
+    await this.writeAt(Buffer.alloc(TAR_END_SIZE), this.plan.layout.endOffset);
+  }
+
+  private async writeAt(buf: Buffer, position: number): Promise<void> {
+    let off = 0;
+    while (off < buf.byteLength) {
+      const { bytesWritten } = await this.fh.write(buf, off, buf.byteLength - off, position + off);
+      off += bytesWritten;
+    }
+  }
+
+  private entryOf(desc: Descriptor): PlannedEntry {
+    const e = this.plan.blobs.get(desc.digest);
+    if (!e) throw new WriterStateError(`blob ${desc.digest} is not part of this bundle's plan`, { digest: desc.digest });
+    if (e.size !== desc.size) throw new SizeMismatchError(desc.digest, e.size, desc.size, `the plan of ${this.description}`, 'internal');
+    return e;
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    const e = this.plan.blobs.get(desc.digest);
+    return e !== undefined && (e.data !== undefined || this.done.has(desc.digest));
+  }
+
+  /** Read back a blob already in place (verified as it is read). */
+  async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
+    if (!(await this.exists(desc))) throw new NotFoundError(desc.digest, this.description);
+    const e = this.entryOf(desc);
+    const offset = opts.offset ?? 0;
+    const verify = new VerifyingStream(desc, { offset, prefix: opts.prefix, where: this.description });
+    if (offset >= e.size) return Readable.from([]).pipe(verify);
+    const raw = createReadStream(this.partialPath, { start: e.dataOffset + offset, end: e.dataOffset + e.size - 1, signal: opts.signal });
+    raw.on('error', (err) => verify.destroy(err));
+    return raw.pipe(verify);
+  }
+
+  async ingestState(desc: Descriptor): Promise<IngestState | undefined> {
+    const e = this.entryOf(desc);
+    let p = this.progress.get(desc.digest);
+    if (!p) {
+      const n = this.partial.get(desc.digest);
+      if (!n) return undefined;
+      // Re-hash what an earlier run wrote, so the whole blob is still verified at the end.
+      const digester = new Digester(digestAlgorithm(desc.digest));
+      const buf = Buffer.allocUnsafe(Math.min(WRITE_BATCH, n));
+      for (let pos = 0; pos < n; ) {
+        const { bytesRead } = await this.fh.read(buf, 0, Math.min(buf.byteLength, n - pos), e.dataOffset + pos);
+        if (bytesRead === 0) break;
+        digester.update(buf.subarray(0, bytesRead));
+        pos += bytesRead;
+      }
+      if (digester.size !== n) return undefined;
+      p = { written: n, digester, active: false };
+      this.progress.set(desc.digest, p);
+    }
+    return p.written > 0 ? { offset: p.written, prefix: p.digester.copy() } : undefined;
+  }
+
+  /**
+   * Write a blob at its planned place as it streams in, verifying size and digest; with `offset`
+   * (and `prefix`, from ingestState) the stream carries only the rest of the blob.
+   */
+  async push(desc: Descriptor, content: Readable, opts: ResumablePushOptions = {}): Promise<void> {
+    const e = this.entryOf(desc);
+    if (this.closed) throw new WriterStateError(`${this.description} is closed`);
+    const start = opts.offset ?? 0;
+    const known = this.progress.get(desc.digest);
+    if (known?.active) throw new WriterStateError(`blob ${desc.digest} is already being written`, { digest: desc.digest });
+    if (start > 0 && (!opts.prefix || opts.prefix.size !== start || !known || known.written < start)) {
+      throw new WriterStateError(`cannot continue blob ${desc.digest} at ${start}: only ${known?.written ?? 0} bytes are in place`);
+    }
+    const p: InProgress = { written: start, digester: start > 0 ? opts.prefix!.copy() : new Digester(digestAlgorithm(desc.digest)), active: true };
+    this.progress.set(desc.digest, p);
+    this.partial.delete(desc.digest);
+    const where = `push to ${this.description}`;
+    const batch = Buffer.allocUnsafe(Math.min(WRITE_BATCH, Math.max(desc.size - start, 1)));
+    let fill = 0;
+    let flushed = Date.now();
+    const flush = async (): Promise<void> => {
+      flushed = Date.now();
+      if (fill === 0) return;
+      const chunk = batch.subarray(0, fill);
+      await this.writeAt(chunk, e.dataOffset + p.written);
+      p.digester.update(chunk);
+      p.written += fill;
+      fill = 0;
+    };
+    try {
+      for await (const c of content) {
+        opts.signal?.throwIfAborted();
+        const chunk = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+        if (p.written + fill + chunk.byteLength > desc.size) {
+          throw new SizeMismatchError(desc.digest, desc.size, p.written + fill + chunk.byteLength, where);
+        }
+        if (fill + chunk.byteLength > batch.byteLength) await flush();
+        if (chunk.byteLength >= batch.byteLength) {
+          await this.writeAt(chunk, e.dataOffset + p.written);
+          p.digester.update(chunk);
+          p.written += chunk.byteLength;
+        } else {
+          chunk.copy(batch, fill);
+          fill += chunk.byteLength;
+          // On a slow link, put what came in place soon, so a checkpoint (and a kill) keeps it.
+          if (Date.now() - flushed >= FLUSH_MS) await flush();
+        }
+      }
+      await flush();
+      if (p.written !== desc.size) throw new SizeMismatchError(desc.digest, desc.size, p.written, where);
+      const actual = p.digester.digest();
+      if (actual !== desc.digest) throw new DigestMismatchError(desc.digest, actual, where);
+      this.done.add(desc.digest);
+      this.progress.delete(desc.digest);
+    } catch (err) {
+      // Wrong bytes are worthless: the next attempt starts from 0. Anything else keeps the prefix.
+      if (err instanceof SizeMismatchError || err instanceof DigestMismatchError) this.progress.delete(desc.digest);
+      else {
+        // Keep every byte that arrived before the failure, so the next attempt asks for less.
+        await flush().catch(() => {});
+        p.active = false;
+      }
+      throw err;
+    }
+  }
+
+  private snapshot(): WriterJournal {
+    const partial: Record<string, number> = {};
+    for (const [d, n] of this.partial) partial[d] = n;
+    for (const [d, p] of this.progress) if (p.written > 0) partial[d] = p.written;
+    return {
+      version: JOURNAL_VERSION,
+      planId: this.plan.id,
+      size: this.plan.size,
+      created: this.opts.created,
+      mtime: this.plan.layout.mtime,
+      done: [...this.done].sort(),
+      partial,
+    };
+  }
+
+  /** Make progress so far durable: data first, then the journal that points at it. */
+  async checkpoint(): Promise<void> {
+    if (this.closed) return;
+    if (this.checkpointing) return this.checkpointing;
+    this.checkpointing = (async () => {
+      const journal = this.snapshot();
+      await this.fh.datasync();
+      await writeJournal(this.journalPath, journal);
+    })().finally(() => {
+      this.checkpointing = undefined;
+    });
+    return this.checkpointing;
+  }
+
+  private checkpointSync(): void {
+    if (this.closed) return;
+    try {
+      fdatasyncSync(this.fh.fd);
+      writeJournalSync(this.journalPath, this.snapshot());
+    } catch {
+      // best effort on the way out; the last periodic checkpoint still holds
+    }
+  }
+
+  /** Layers not yet complete. */
+  missing(): PlannedEntry[] {
+    return this.plan.layers.filter((e) => !this.done.has(e.descriptor!.digest));
+  }
+
+  /**
+   * Finish: every blob in place and verified, the fixed parts read back and compared, data
+   * synced, then renamed to OUT (atomically replacing any file there) and the journal removed.
+   */
+  async commit(): Promise<void> {
+    const missing = this.missing();
+    if (missing.length) {
+      throw new WriterStateError(`${missing.length} blobs of ${this.description} are not written yet`, {
+        missing: missing.map((e) => e.descriptor!.digest),
+      });
+    }
+    this.stopTimer();
+    await this.checkpointing;
+    await this.verifyFixedParts();
+    await this.fh.datasync();
+    this.closed = true;
+    process.off('exit', this.onExit);
+    await this.fh.close();
+    await rename(this.partialPath, this.output);
+    await syncDir(dirname(this.output));
+    await removeJournal(this.journalPath);
+    await releaseLock(this.output, this.lockPath);
+  }
+
+  private async verifyFixedParts(): Promise<void> {
+    const check = async (expected: Buffer, position: number, what: string): Promise<void> => {
+      const actual = Buffer.alloc(expected.byteLength);
+      await this.fh.read(actual, 0, actual.byteLength, position);
+      if (!actual.equals(expected)) throw new WriterStateError(`${what} of ${this.description} reads back wrong`, { position });
+    };
+    for (const e of this.plan.entries) {
+      const header = layoutHeader(this.plan.layout, e);
+      await check(e.data ? Buffer.concat([header, e.data]) : header, e.headerOffset, `entry ${e.name}`);
+    }
+    await check(Buffer.alloc(TAR_END_SIZE), this.plan.layout.endOffset, 'the end of the archive');
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Stop without finishing: progress is checkpointed, OUT.partial stays for the next run. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.stopTimer();
+    await this.checkpointing?.catch(() => {});
+    await this.checkpoint().catch(() => {});
+    this.closed = true;
+    process.off('exit', this.onExit);
+    await this.fh.close().catch(() => {});
+    await releaseLock(this.output, this.lockPath);
+  }
+
+  /** Give up on this output entirely: close and remove the partial file and its journal. */
+  async discard(): Promise<void> {
+    await this.close();
+    await unlink(this.partialPath).catch(() => {});
+    await removeJournal(this.journalPath);
+  }
+}
+
+async function checkSpace(dir: string, needed: number, freed: number): Promise<void> {
+  try {
+    const s = await statfs(dir);
+    const available = s.bavail * s.bsize + freed;
+    if (available < needed) throw new NotEnoughSpaceError(dir, needed, available);
+  } catch (e) {
+    if (e instanceof NotEnoughSpaceError) throw e;
+    // statfs is advisory; the writes themselves report ENOSPC
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r').catch(() => undefined);
+  if (!fh) return;
+  await fh.sync().catch(() => {});
+  await fh.close().catch(() => {});
+}

@@ -1,0 +1,164 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { kubernetesImages } from '../../kubernetes/image-set.js';
+import { parsePlatformSelection, type PlatformSelection } from '../../oci/platform.js';
+import { DEFAULT_CONCURRENCY, defaultOutputName, pack } from '../../pack/pack.js';
+import { parseRate } from '../../pack/rate-limit.js';
+import type { SourceProvider } from '../../pack/resolve.js';
+import { RegistryClient } from '../../registry/client.js';
+import { ExitCode } from '../exit-codes.js';
+import { createPackReporter, progressMode } from '../progress.js';
+
+interface PackFlags {
+  kubernetes?: string;
+  distribution?: string;
+  imageRepository?: string;
+  image?: string[];
+  imagesFile?: string[];
+  list?: string;
+  platform?: string;
+  registryMirror?: string[];
+  creds?: string[];
+  caFile?: string[];
+  insecureRegistry?: string[];
+  lock?: string;
+  concurrency?: string;
+  limitRate?: string;
+  output?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+// No default array: commander would print "(default: [])" in --help.
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+const EXAMPLES = `
+Examples:
+  # every image kubeadm needs for v1.30.14, linux/amd64, checked against the distribution's list
+  airgap pack --kubernetes v1.30.14 --list airgap-images-list.txt -o k8s.tar
+
+  # all platforms, exactly as upstream (index digests unchanged), plus an extra image
+  airgap pack --kubernetes v1.30.14 --platform all --image docker.io/calico/node:v3.28.0
+
+  # through a local mirror of registry.k8s.io, pinning digests for the next run
+  airgap pack --kubernetes v1.30.14 --registry-mirror registry.k8s.io=http://127.0.0.1:5000/registry.k8s.io \\
+    --insecure-registry 127.0.0.1:5000 --lock k8s.lock.json
+
+  # stream to another machine; progress as JSON on stderr
+  airgap pack --kubernetes v1.30.14 -o - --json | ssh node 'cat > k8s.tar'
+
+An interrupted pack continues where it stopped when run again with the same arguments
+(OUT.partial and OUT.partial.json hold its progress). SOURCE_DATE_EPOCH fixes the creation time,
+so the same inputs give a byte-identical bundle.`;
+
+function parseConcurrency(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_CONCURRENCY;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new UsageError('ERR_INVALID_CONCURRENCY', `invalid --concurrency "${v}": expected a whole number from 1 to 64`, {
+      hint: 'e.g. --concurrency 4 (more helps on links with high latency)',
+    });
+  }
+  return n;
+}
+
+function sourceDateEpoch(): number | undefined {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d{1,11}$/.test(v.trim())) {
+    throw new UsageError('ERR_INVALID_SOURCE_DATE_EPOCH', `SOURCE_DATE_EPOCH "${v}" is not a number of seconds since 1970`, {
+      hint: 'e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it',
+    });
+  }
+  return Number(v.trim());
+}
+
+async function run(flags: PackFlags): Promise<void> {
+  const platforms: PlatformSelection | undefined = flags.platform !== undefined ? parsePlatformSelection(flags.platform) : undefined;
+  const concurrency = parseConcurrency(flags.concurrency);
+  const limitRate = flags.limitRate !== undefined ? parseRate(flags.limitRate) : undefined;
+  const epoch = sourceDateEpoch();
+  const toStdout = flags.output === '-';
+  if (toStdout && process.stdout.isTTY) {
+    throw new UsageError('ERR_OUTPUT_IS_TERMINAL', 'refusing to write a tar bundle to a terminal', {
+      hint: 'redirect it (-o - > k8s.tar, or | ssh host "cat > k8s.tar"), or name a file with -o',
+    });
+  }
+  let output = flags.output;
+  if (output === undefined) {
+    // Named for the version as resolved (1.30 -> v1.30.14), like the metadata records it.
+    const version = flags.kubernetes !== undefined
+      ? kubernetesImages(flags.kubernetes, { ...(flags.distribution ? { distribution: flags.distribution } : {}) }).version
+      : undefined;
+    output = defaultOutputName(version, platforms ?? { all: false, platforms: [{ os: 'linux', architecture: 'amd64' }] });
+  }
+
+  const humanStream = toStdout ? process.stderr : process.stdout;
+  const reporter = createPackReporter(progressMode({ json: flags.json ?? false, stream: humanStream }), humanStream);
+  const client = new RegistryClient({
+    mirrors: flags.registryMirror ?? [],
+    credentials: flags.creds ?? [],
+    caFiles: flags.caFile ?? [],
+    insecure: flags.insecureRegistry ?? [],
+    onEvent: (e) => reporter.onRegistryEvent(e),
+  });
+  // SIGTERM/SIGHUP end the process like Ctrl-C: through process.exit, so the writer's exit hook
+  // saves the last checkpoint and the next run resumes.
+  const onSignal = (): void => process.exit(ExitCode.Interrupted);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  try {
+    const sources: SourceProvider = { repository: (ref) => client.repository(ref) };
+    await pack({
+      ...(flags.kubernetes !== undefined ? { kubernetes: flags.kubernetes } : {}),
+      ...(flags.distribution ? { distribution: flags.distribution } : {}),
+      ...(flags.imageRepository ? { imageRepository: flags.imageRepository } : {}),
+      images: flags.image ?? [],
+      imagesFiles: flags.imagesFile ?? [],
+      ...(flags.list !== undefined ? { list: flags.list } : {}),
+      ...(platforms ? { platforms } : {}),
+      ...(flags.lock !== undefined ? { lock: flags.lock } : {}),
+      output: toStdout ? process.stdout : output,
+      sources,
+      concurrency,
+      ...(limitRate ? { limitRate } : {}),
+      ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
+      dryRun: flags.dryRun ?? false,
+      onEvent: (e) => reporter.onEvent(e),
+    });
+  } finally {
+    reporter.stop();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    await client.close().catch(() => {});
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('pack')
+    .summary('resolve a Kubernetes version\'s images and stream every blob into one bundle')
+    .description(
+      'Resolve every image (the Kubernetes version\'s set, pause included, plus --image, --images-file and --list) to a digest, ' +
+        'check them all before any layer moves, then write one OCI-layout tar bundle that skopeo and ctr read as it is.',
+    )
+    .option('-k, --kubernetes <version>', 'Kubernetes version whose images to pack, e.g. v1.30.14')
+    .option('--distribution <name>', 'whose image set: kubeadm (default), k0s, …')
+    .option('--image-repository <repo>', 'the image repository the cluster is configured with (kubeadm --image-repository)')
+    .option('--image <ref>', 'an extra image (repeatable)', collect)
+    .option('--images-file <file>', 'a file of extra images, one a line (repeatable; "-" reads stdin)', collect)
+    .option('--list <file>', "the distribution's airgap-images-list.txt: pack refuses to start when it disagrees with the version")
+    .option('--platform <list>', 'linux/amd64 (default), a comma-separated list, or "all" to keep every platform exactly as upstream')
+    .option('--registry-mirror <src=url>', 'fetch images of registry SRC from URL, e.g. registry.k8s.io=http://127.0.0.1:5000/registry.k8s.io (repeatable)', collect)
+    .option('--creds <registry=user:password>', 'credentials for a registry (repeatable; else the docker config is used)', collect)
+    .option('--ca-file <file>', 'a CA certificate (PEM) to trust for registries (repeatable)', collect)
+    .option('--insecure-registry <host>', 'allow plain http or unverified TLS for this registry host[:port] (repeatable)', collect)
+    .option('--lock <file>', 'tag -> digest pins: written when absent; when present, exactly those digests are packed')
+    .option('--concurrency <n>', `layers fetched at once (default ${DEFAULT_CONCURRENCY})`)
+    .option('--limit-rate <rate>', 'download at most this many bytes per second overall, e.g. 2M')
+    .option('-o, --output <file>', 'the bundle file, or "-" for stdout (default: airgap-k8s-<version>-<platforms>.tar)')
+    .option('--dry-run', 'resolve and check everything, print the plan, transfer nothing')
+    .option('--json', 'newline-delimited JSON events instead of progress (on stderr with -o -)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (flags: PackFlags) => run(flags));
+}
