@@ -271,15 +271,17 @@ export class Repository implements Target, TagLister {
   /** PUT a manifest under a tag or its digest; returns its descriptor. */
   async pushManifest(bytes: Buffer, mediaType: string, reference: string, opts: RequestOptions = {}): Promise<Descriptor> {
     const id = this.identifier(reference);
-    const mt = normalizeMediaType(mediaType);
-    if (!mt) throw new UsageError('ERR_MEDIA_TYPE_REQUIRED', `pushing a manifest to ${this.label(id)} needs its media type`);
+    if (!normalizeMediaType(mediaType)) throw new UsageError('ERR_MEDIA_TYPE_REQUIRED', `pushing a manifest to ${this.label(id)} needs its media type`);
+    // The document's own mediaType wins over the caller's: an OCI layout may list a Docker manifest
+    // list as an OCI index (skopeo needs that), and registries check the body against Content-Type.
+    const mt = parseManifest(bytes, mediaType).mediaType;
     const digest = isDigest(id) ? digestOf(bytes, digestAlgorithm(id)) : digestOf(bytes);
     if (isDigest(id) && digest !== id) throw new DigestMismatchError(id, digest, `manifest pushed to ${this.label(id)}`);
     const what = `push manifest ${this.label(id)}`;
     const res = await this.session.request({
       method: 'PUT',
       path: `manifests/${id}`,
-      headers: { 'content-type': mediaType, 'content-length': String(bytes.byteLength) },
+      headers: { 'content-type': mt, 'content-length': String(bytes.byteLength) },
       body: bytes,
       access: 'push',
       signal: opts.signal,
