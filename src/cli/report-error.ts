@@ -1,4 +1,5 @@
 import { AirgapError } from '../errors.js';
+import { eventStream } from './event-stream.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 
 const IO_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS', 'EMFILE', 'EEXIST', 'EIO', 'EDQUOT']);
@@ -42,7 +43,7 @@ export function describeError(e: unknown): { exitCode: number; message: string; 
 export function printError(e: unknown, json: boolean): number {
   const d = describeError(e);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ event: 'error', ...d.json, exitCode: d.exitCode })}\n`);
+    eventStream().write(`${JSON.stringify({ event: 'error', ...d.json, exitCode: d.exitCode })}\n`);
   }
   process.stderr.write(`airgap: error: ${d.message}\n`);
   if (d.hint) process.stderr.write(`  hint: ${d.hint}\n`);

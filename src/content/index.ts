@@ -2,3 +2,5 @@ export * from './errors.js';
 export * from './memory-store.js';
 export * from './target.js';
 export * from './verify-stream.js';
+export * from './copy-graph.js';
+export * from './resumable.js';

@@ -1,3 +1,4 @@
+import { setEventStream } from '../event-stream.js';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { kubernetesImages } from '../../kubernetes/image-set.js';
@@ -94,6 +95,7 @@ async function run(flags: PackFlags): Promise<void> {
   }
 
   const humanStream = toStdout ? process.stderr : process.stdout;
+  setEventStream(humanStream);
   const reporter = createPackReporter(progressMode({ json: flags.json ?? false, stream: humanStream }), humanStream);
   const client = new RegistryClient({
     mirrors: flags.registryMirror ?? [],
