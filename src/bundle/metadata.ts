@@ -37,6 +37,16 @@ export interface BundleImage {
   platforms?: BundlePlatformEntry[];
 }
 
+/** An airgap executable carried next to the OCI layout (airgap pack --include-loader). */
+export interface BundleLoader {
+  /** the platform it runs on: linux/amd64, linux/arm64 */
+  platform: string;
+  /** its entry name at the top of the tar: airgap-linux-amd64 */
+  name: string;
+  size: number;
+  digest: Digest;
+}
+
 export interface BundleMetadata {
   formatVersion: number;
   tool: { name: string; version: string };
@@ -47,4 +57,6 @@ export interface BundleMetadata {
   platforms: 'all' | string[];
   images: BundleImage[];
   blobs: { count: number; size: number; sizeWithoutDedup: number };
+  /** executables that load this bundle on a node without Node.js (outside the OCI layout) */
+  loaders?: BundleLoader[];
 }

@@ -1,6 +1,6 @@
 import { CheckError } from '../errors.js';
 import { isDigest } from '../oci/digest.js';
-import { BUNDLE_FORMAT_VERSION, type BundleImage, type BundleMetadata, type BundlePlatformEntry } from './metadata.js';
+import { BUNDLE_FORMAT_VERSION, type BundleImage, type BundleLoader, type BundleMetadata, type BundlePlatformEntry } from './metadata.js';
 
 /** airgap-bundle.json that is not valid JSON or breaks docs/bundle-format.md. */
 export class InvalidBundleMetadataError extends CheckError {
@@ -91,6 +91,17 @@ export function parseBundleMetadata(bytes: Buffer): BundleMetadata {
   if (!isObject(b) || !isSize(b.count) || !isSize(b.size) || !isSize(b.sizeWithoutDedup)) {
     throw new InvalidBundleMetadataError('blobs must be {"count", "size", "sizeWithoutDedup"} byte counts');
   }
+  let loaders: BundleMetadata['loaders'];
+  if (doc.loaders !== undefined) {
+    if (!Array.isArray(doc.loaders)) throw new InvalidBundleMetadataError('loaders is not an array');
+    loaders = doc.loaders.map((l: unknown, i: number) => {
+      if (!isObject(l) || typeof l.platform !== 'string' || typeof l.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(l.name) ||
+        !isSize(l.size) || typeof l.digest !== 'string' || !isDigest(l.digest)) {
+        throw new InvalidBundleMetadataError(`loaders[${i}] must be {"platform", "name" (a plain file name), "size", "digest"}`);
+      }
+      return { platform: l.platform, name: l.name, size: l.size, digest: l.digest as BundleLoader['digest'] };
+    });
+  }
   return {
     formatVersion: doc.formatVersion,
     tool: { name: tool.name, version: tool.version },
@@ -99,5 +110,6 @@ export function parseBundleMetadata(bytes: Buffer): BundleMetadata {
     platforms,
     images,
     blobs: { count: b.count, size: b.size, sizeWithoutDedup: b.sizeWithoutDedup },
+    ...(loaders ? { loaders } : {}),
   };
 }

@@ -10,11 +10,14 @@ import { encodeTarHeader, TAR_END_SIZE, tarHeaderSize, tarPadding } from './tar-
 export interface TarEntryInput {
   name: string;
   size: number;
+  /** file mode in the header (default 0644; 0755 for the executables a bundle carries) */
+  mode?: number;
 }
 
 export interface TarLayoutEntry {
   readonly name: string;
   readonly size: number;
+  readonly mode?: number;
   /** where the header (including any PAX header) starts */
   readonly headerOffset: number;
   readonly headerSize: number;
@@ -50,7 +53,7 @@ export function planTarLayout(inputs: readonly TarEntryInput[], mtime: number): 
     const headerSize = tarHeaderSize(e.name);
     const dataOffset = offset + headerSize;
     const end = dataOffset + e.size + tarPadding(e.size);
-    entries.push({ name: e.name, size: e.size, headerOffset: offset, headerSize, dataOffset, end });
+    entries.push({ name: e.name, size: e.size, ...(e.mode !== undefined ? { mode: e.mode } : {}), headerOffset: offset, headerSize, dataOffset, end });
     idHash.update(`${e.name}\0${e.size}\0${dataOffset}\n`);
     offset = end;
   }
@@ -60,7 +63,7 @@ export function planTarLayout(inputs: readonly TarEntryInput[], mtime: number): 
 
 /** The header bytes of one planned entry (deterministic: fixed mode, owner and mtime). */
 export function layoutHeader(layout: TarLayout, entry: TarLayoutEntry): Buffer {
-  const h = encodeTarHeader({ name: entry.name, size: entry.size, mtime: layout.mtime });
+  const h = encodeTarHeader({ name: entry.name, size: entry.size, mtime: layout.mtime, ...(entry.mode !== undefined ? { mode: entry.mode } : {}) });
   if (h.byteLength !== entry.headerSize) throw new Error(`tar header of ${entry.name} is ${h.byteLength} bytes, planned ${entry.headerSize}`);
   return h;
 }

@@ -11,7 +11,7 @@ import { planTarLayout, type TarLayout, type TarLayoutEntry } from './tar-layout
  * are held in memory (all small); layers are streamed into place by a writer.
  */
 
-export type PlannedEntryKind = 'metadata' | 'oci-layout' | 'index' | 'manifest' | 'config' | 'layer';
+export type PlannedEntryKind = 'metadata' | 'oci-layout' | 'index' | 'loader' | 'manifest' | 'config' | 'layer';
 
 export interface PlannedEntry extends TarLayoutEntry {
   readonly kind: PlannedEntryKind;
@@ -40,6 +40,8 @@ export interface BundlePlanInput {
   manifests: readonly BundleBlobWithData[];
   configs: readonly BundleBlobWithData[];
   layers: readonly Descriptor[];
+  /** executables carried outside the OCI layout (metadata.loaders lists them), mode 0755 */
+  loaders?: readonly { name: string; data: Buffer }[];
   /** seconds since the epoch, for every tar header */
   mtime: number;
 }
@@ -91,13 +93,14 @@ export function encodeMetadata(metadata: BundleMetadata): Buffer {
 }
 
 export function planBundle(input: BundlePlanInput): BundlePlan {
-  type Pending = { name: string; size: number; kind: PlannedEntryKind; descriptor?: Descriptor; data?: Buffer };
+  type Pending = { name: string; size: number; kind: PlannedEntryKind; descriptor?: Descriptor; data?: Buffer; mode?: number };
   const pending: Pending[] = [];
   const metadata = encodeMetadata(input.metadata);
   pending.push({ name: BundleEntry.Metadata, size: metadata.byteLength, kind: 'metadata', data: metadata });
   pending.push({ name: BundleEntry.OciLayout, size: OCI_LAYOUT_BYTES.byteLength, kind: 'oci-layout', data: OCI_LAYOUT_BYTES });
   const index = encodeIndexJson(input.images);
   pending.push({ name: BundleEntry.Index, size: index.byteLength, kind: 'index', data: index });
+  for (const l of input.loaders ?? []) pending.push({ name: l.name, size: l.data.byteLength, kind: 'loader', data: l.data, mode: 0o755 });
 
   const seen = new Set<string>();
   const addBlob = (kind: PlannedEntryKind, descriptor: Descriptor, data?: Buffer): void => {

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { DigestMismatchError, NotFoundError, SizeMismatchError } from '../content/errors.js';
 import type { IngestState, ResumablePushOptions, ResumableStorage } from '../content/resumable.js';
 import type { FetchOptions } from '../content/target.js';
-import { VerifyingStream } from '../content/verify-stream.js';
+import { isCheckedFor, VerifyingStream } from '../content/verify-stream.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { digestAlgorithm, Digester } from '../oci/digest.js';
 import { TAR_END_SIZE, tarPadding } from './tar-header.js';
@@ -285,6 +285,10 @@ export class BundleFileWriter implements ResumableStorage {
     }
     const p: InProgress = { written: start, digester: start > 0 ? opts.prefix!.copy() : new Digester(digestAlgorithm(desc.digest)), active: true };
     this.progress.set(desc.digest, p);
+    // A stream that itself checks the whole blob (a registry download) fails instead of ending
+    // when the bytes are wrong: hashing them here again would double the CPU a pack spends. Then
+    // p.digester stays empty, and a blob cut short is left for ingestState to re-hash from the file.
+    const hashed = !(start === 0 && isCheckedFor(content, desc));
     this.partial.delete(desc.digest);
     const where = `push to ${this.description}`;
     const batch = Buffer.allocUnsafe(Math.min(WRITE_BATCH, Math.max(desc.size - start, 1)));
@@ -295,7 +299,7 @@ export class BundleFileWriter implements ResumableStorage {
       if (fill === 0) return;
       const chunk = batch.subarray(0, fill);
       await this.writeAt(chunk, e.dataOffset + p.written);
-      p.digester.update(chunk);
+      if (hashed) p.digester.update(chunk);
       p.written += fill;
       fill = 0;
     };
@@ -309,7 +313,7 @@ export class BundleFileWriter implements ResumableStorage {
         if (fill + chunk.byteLength > batch.byteLength) await flush();
         if (chunk.byteLength >= batch.byteLength) {
           await this.writeAt(chunk, e.dataOffset + p.written);
-          p.digester.update(chunk);
+          if (hashed) p.digester.update(chunk);
           p.written += chunk.byteLength;
         } else {
           chunk.copy(batch, fill);
@@ -320,8 +324,10 @@ export class BundleFileWriter implements ResumableStorage {
       }
       await flush();
       if (p.written !== desc.size) throw new SizeMismatchError(desc.digest, desc.size, p.written, where);
-      const actual = p.digester.digest();
-      if (actual !== desc.digest) throw new DigestMismatchError(desc.digest, actual, where);
+      if (hashed) {
+        const actual = p.digester.digest();
+        if (actual !== desc.digest) throw new DigestMismatchError(desc.digest, actual, where);
+      }
       this.done.add(desc.digest);
       this.progress.delete(desc.digest);
     } catch (err) {
@@ -331,6 +337,11 @@ export class BundleFileWriter implements ResumableStorage {
         // Keep every byte that arrived before the failure, so the next attempt asks for less.
         await flush().catch(() => {});
         p.active = false;
+        if (!hashed) {
+          // No hash state for those bytes: ingestState re-hashes them from the file, as after a restart.
+          this.progress.delete(desc.digest);
+          if (p.written > 0) this.partial.set(desc.digest, p.written);
+        }
       }
       throw err;
     }

@@ -7,9 +7,9 @@ import { printError } from './report-error.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = createProgram();
-  registerCommands(program);
   const json = argv.includes('--json') || argv.includes('--output=json') || argv.join(' ').includes('--output json');
   try {
+    await registerCommands(program, argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
   } catch (e) {

@@ -7,7 +7,7 @@ import { isManifestMediaType } from '../oci/media-type.js';
 import { DigestMismatchError, NotFoundError, SizeMismatchError } from './errors.js';
 import { isResumableStorage, type IngestState } from './resumable.js';
 import type { Fetcher, ReadOnlyStorage, Storage } from './target.js';
-import { readAll } from './verify-stream.js';
+import { checkedDescOf, markChecked, readAll } from './verify-stream.js';
 
 /**
  * The one copy engine: a blob from any source into any destination (resuming and retrying), and a
@@ -42,7 +42,13 @@ const NETWORK_CODES = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
-/** Worth another attempt: the network failed, or bytes arrived wrong (may be a broken proxy; retried from 0 once). */
+/**
+ * Wrong bytes (a broken proxy or link) are fetched again from 0 at most this often: a flaky
+ * middlebox rarely corrupts the same blob three times, a registry serving bad content always does.
+ */
+const MAX_RESTARTS = 2;
+
+/** Worth another attempt: the network failed, or bytes arrived wrong (may be a broken proxy; restarted from 0). */
 export function retryKind(e: unknown): 'resume' | 'restart' | undefined {
   if (e instanceof DigestMismatchError || e instanceof SizeMismatchError) return 'restart';
   if (e instanceof NotFoundError) return undefined;
@@ -102,13 +108,16 @@ export async function copyBlob(src: Fetcher, dst: Storage, desc: Descriptor, opt
         fetched += n;
         opts.onProgress?.(desc, n);
       }), () => {});
+      // A pass-through: the source's check (if any) still decides whether it ends.
+      const check = checkedDescOf(stream);
+      if (check) markChecked(counted, check);
       if (state && isResumableStorage(dst)) await dst.push(desc, counted, { signal: opts.signal, offset, prefix: state.prefix });
       else await dst.push(desc, counted, { signal: opts.signal });
       return { fetched, resumedFrom, attempts: attempt + 1 };
     } catch (e) {
       stream?.destroy();
       const kind = opts.signal?.aborted ? undefined : retryKind(e);
-      if (!kind || attempt >= retries || (kind === 'restart' && restarts++ > 0)) throw e;
+      if (!kind || attempt >= retries || (kind === 'restart' && restarts++ >= MAX_RESTARTS)) throw e;
       opts.onRetry?.(desc, e, attempt + 1, isResumableStorage(dst) ? ((await dst.ingestState(desc))?.offset ?? 0) : 0);
       await sleep(delay, opts.signal);
       delay = Math.min(delay * 2, 8000);

@@ -15,6 +15,29 @@ export interface VerifyOptions {
 }
 
 /**
+ * Streams known to check, by the time they end, a whole blob's size and digest. A consumer that
+ * would hash the same bytes again (an upload, the bundle writer) may rely on the check instead:
+ * the stream fails rather than ends when the bytes are wrong. One hash per copy, not two.
+ */
+const checked = new WeakMap<object, { digest: string; size: number }>();
+
+/** `stream` ends only if its bytes are exactly the blob `desc` (a pass-through of a checked stream). */
+export function markChecked(stream: object, desc: { digest: string; size: number }): void {
+  checked.set(stream, { digest: desc.digest, size: desc.size });
+}
+
+/** Does `stream` check, by its end, that its bytes are the whole of `desc`? */
+export function isCheckedFor(stream: object, desc: Pick<Descriptor, 'digest' | 'size'>): boolean {
+  const c = checked.get(stream);
+  return c !== undefined && c.digest === desc.digest && c.size === desc.size;
+}
+
+/** What `stream` is checked against, to carry the mark over to a pass-through. */
+export function checkedDescOf(stream: object): { digest: string; size: number } | undefined {
+  return checked.get(stream);
+}
+
+/**
  * A pass-through that caps the byte count at desc.size (failing the moment it is exceeded, so a
  * hostile source cannot make us write more) and checks the digest at the end.
  */
@@ -30,6 +53,8 @@ export class VerifyingStream extends Transform {
       if (opts.prefix.size !== this.seen) throw new Error(`prefix hash covers ${opts.prefix.size} bytes, offset is ${this.seen}`);
       this.digester = opts.prefix.copy();
     }
+    // Without a hash state for the bytes before `offset` only the size is checked: no mark.
+    if (this.digester) markChecked(this, desc);
   }
 
   get bytesSeen(): number {

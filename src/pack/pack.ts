@@ -13,6 +13,7 @@ import { readLockFile, writeLockFile, type LockFile } from './lock-file.js';
 import { RateLimiter } from './rate-limit.js';
 import { resolveImage, type ResolvedImage, type SourceProvider } from './resolve.js';
 import { transferLayers } from './transfer.js';
+import { loaderMetadata, type LoaderFile } from './loaders.js';
 
 /**
  * pack = resolve the image set (everything but layers, all problems at once), plan the bundle,
@@ -43,6 +44,8 @@ export interface PackOptions extends ImageSetRequest {
   checkpointMs?: number;
   signal?: AbortSignal;
   onEvent?(e: PackEvent): void;
+  /** airgap executables carried beside the OCI layout (see ./loaders.ts) */
+  loaders?: readonly LoaderFile[];
 }
 
 export interface PackResult {
@@ -133,7 +136,11 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const base = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000) : (opts.now?.() ?? new Date());
   let created = formatCreated(base);
   let mtime = opts.sourceDateEpoch ?? Math.floor(base.getTime() / 1000);
-  const planFor = (): BundlePlan => planBundle(bundleContent(images, { kubernetes: set.kubernetes, platforms, created, mtime }));
+  const planFor = (): BundlePlan => {
+    const input = bundleContent(images, { kubernetes: set.kubernetes, platforms, created, mtime });
+    if (!opts.loaders?.length) return planBundle(input);
+    return planBundle({ ...input, metadata: { ...input.metadata, loaders: loaderMetadata(opts.loaders) }, loaders: opts.loaders });
+  };
   let plan = planFor();
   if (typeof opts.output === 'string' && opts.sourceDateEpoch === undefined && !opts.dryRun) {
     const earlier = await BundleFileWriter.inspect(opts.output);

@@ -1,6 +1,7 @@
 import type { LimitFunction } from 'p-limit';
 import type { BundlePlatformEntry } from '../bundle/metadata.js';
 import type { ReadOnlyStorage, Resolver } from '../content/target.js';
+import { DigestMismatchError, SizeMismatchError } from '../content/errors.js';
 import { readAll } from '../content/verify-stream.js';
 import { AirgapError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
@@ -85,7 +86,39 @@ export function problemOf(ref: string, e: unknown, source?: string): ResolveProb
   throw e;
 }
 
+/**
+ * Manifests and configs are read whole, after the transport's own retries ended with the headers:
+ * a body cut short, a wrong length or wrong bytes (a flaky proxy) get fresh tries here. An error
+ * the client already retried (RegistryUnavailableError) or a plain refusal is not tried again.
+ */
+const WHOLE_READ_TRIES = 4;
+export function isBodyFailure(e: unknown): boolean {
+  if (e instanceof DigestMismatchError || e instanceof SizeMismatchError) return e.kind === 'remote';
+  if (e instanceof AirgapError) return false;
+  // undici wraps socket errors: look down the cause chain.
+  for (let cur: unknown = e, i = 0; cur && typeof cur === 'object' && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_BODY_TIMEOUT|UND_ERR_RES_CONTENT_LENGTH_MISMATCH|ERR_STREAM_PREMATURE_CLOSE)$/.test(code)) return true;
+  }
+  return false;
+}
+
+async function readWhole<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (attempt >= WHOLE_READ_TRIES || signal?.aborted || !isBodyFailure(e)) throw e;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 async function getManifest(repo: ImageSource, what: string | Descriptor, limit: LimitFunction, signal?: AbortSignal): Promise<ResolvedManifest> {
+  return readWhole(() => getManifestOnce(repo, what, limit, signal), signal);
+}
+
+async function getManifestOnce(repo: ImageSource, what: string | Descriptor, limit: LimitFunction, signal?: AbortSignal): Promise<ResolvedManifest> {
   if (typeof repo.fetchManifest === 'function') {
     const r = await limit(() => repo.fetchManifest!(what, { signal }));
     return { descriptor: r.descriptor, bytes: r.bytes, parsed: r.manifest };
@@ -199,7 +232,7 @@ export async function resolveImage(image: PackImage, repo: ImageSource, opts: Re
     }
     let configBytes: Buffer;
     try {
-      configBytes = await limit(async () => readAll(await repo.fetch(config, { signal }), config.size));
+      configBytes = await readWhole(() => limit(async () => readAll(await repo.fetch(config, { signal }), config.size)), signal);
     } catch (e) {
       problems.push(problemOf(ref, e, source));
       return;

@@ -1,5 +1,5 @@
 import { pipeline, type Readable } from 'node:stream';
-import { readAll, VerifyingStream } from '../content/verify-stream.js';
+import { isCheckedFor, readAll, VerifyingStream } from '../content/verify-stream.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { RegistryResponseError } from './errors.js';
 import { redactUrl } from './redact.js';
@@ -7,7 +7,9 @@ import type { Session } from './session.js';
 import { discard, header, type HttpResponse } from './transport.js';
 
 /** Content checked as it is read: a wrong source fails the upload before the registry commits it. */
-export function verified(content: Readable, desc: Descriptor, where: string): VerifyingStream {
+export function verified(content: Readable, desc: Descriptor, where: string): Readable {
+  // Already checked against this very blob (read from a bundle, say): hashing it twice buys nothing.
+  if (isCheckedFor(content, desc)) return content;
   const v = new VerifyingStream(desc, { where });
   pipeline(content, v, () => {
     /* the error surfaces on v */

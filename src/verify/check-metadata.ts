@@ -1,6 +1,7 @@
 import { BundleEntry } from '../bundle/metadata.js';
 import { parseKubernetesVersion } from '../kubernetes/version.js';
-import { isDigest } from '../oci/digest.js';
+import { digestAlgorithm, isDigest } from '../oci/digest.js';
+import { hashRanges } from './rehash.js';
 import { normalizeMediaType } from '../oci/media-type.js';
 import { formatPlatform, parsePlatform } from '../oci/platform.js';
 import { findings, type BundleCheck } from './check.js';
@@ -18,7 +19,7 @@ function samePlatform(a: string, b: string): boolean {
 /** airgap-bundle.json agrees with index.json, the index manifests and the blobs (our bundles only). */
 export const metadataCheck: BundleCheck = {
   name: 'metadata',
-  run({ reader, graph }) {
+  async run({ reader, graph }) {
     const f = findings('metadata');
     const problem = reader.problems.find((p) => p.code === 'invalid-metadata');
     if (problem) {
@@ -106,6 +107,7 @@ export const metadataCheck: BundleCheck = {
         f.add('warning', 'invalid-kubernetes-version', `the metadata's Kubernetes version "${md.kubernetes.version}" is not a version`);
       }
     }
+    await checkLoaders(reader, f.add);
     checkOrder(reader, graph, f.add);
 
     const errors = f.list.filter((x) => x.severity === 'error').length;
@@ -120,12 +122,40 @@ export const metadataCheck: BundleCheck = {
   },
 };
 
+/** The executables the bundle carries (pack --include-loader): present, and of the size and digest recorded. */
+async function checkLoaders(reader: Parameters<BundleCheck['run']>[0]['reader'], add: ReturnType<typeof findings>['add']): Promise<void> {
+  const loaders = reader.metadata?.loaders ?? [];
+  const present = loaders.flatMap((l) => {
+    const e = reader.entry(l.name);
+    if (!e) {
+      add('error', 'loader-missing', `the metadata lists the executable ${l.name} (${l.platform}), but the bundle does not hold it`, { entry: l.name, digest: l.digest });
+      return [];
+    }
+    if (e.size !== l.size) {
+      add('error', 'loader-mismatch', `${l.name} is ${e.size} bytes, the metadata says ${l.size}`, { entry: l.name, expected: String(l.size), actual: String(e.size) });
+      return [];
+    }
+    return [{ l, e }];
+  });
+  if (present.length === 0) return;
+  const hashes = await hashRanges(reader.path, present.map(({ l, e }) => ({ algorithm: digestAlgorithm(l.digest), offset: e.offset, length: e.size })), { threads: 1 });
+  present.forEach(({ l }, i) => {
+    const h = hashes[i]!;
+    if (h.digest !== l.digest) {
+      add('error', 'loader-mismatch', `${l.name} does not match its recorded digest ${shortDigest(l.digest)} (it hashes to ${shortDigest(h.digest)}): do not run it`, {
+        entry: l.name, expected: l.digest, actual: h.digest,
+      });
+    }
+  });
+}
+
 /** docs/bundle-format.md fixes the entry order so readers can stream; a different order is noted. */
 function checkOrder(reader: Parameters<BundleCheck['run']>[0]['reader'], graph: Parameters<BundleCheck['run']>[0]['graph'], add: ReturnType<typeof findings>['add']): void {
   const rank = (name: string): number => {
     if (name === BundleEntry.Metadata) return 0;
     if (name === BundleEntry.OciLayout) return 1;
     if (name === BundleEntry.Index) return 2;
+    if (reader.metadata?.loaders?.some((l) => l.name === name)) return 2; // executables right after index.json
     const m = /^blobs\/([^/]+)\/([^/]+)$/.exec(name);
     if (!m || !isDigest(`${m[1]}:${m[2]}`)) return 6;
     const kind = graph.nodes.get(`${m[1]}:${m[2]}`)?.kind;

@@ -9,8 +9,10 @@ import type { SourceProvider } from '../../pack/resolve.js';
 import { RegistryClient } from '../../registry/client.js';
 import { ExitCode } from '../exit-codes.js';
 import { createPackReporter, progressMode } from '../progress.js';
+import { readLoaders } from '../../pack/loaders.js';
 
 interface PackFlags {
+  includeLoader?: string | boolean;
   kubernetes?: string;
   distribution?: string;
   imageRepository?: string;
@@ -79,6 +81,9 @@ async function run(flags: PackFlags): Promise<void> {
   const concurrency = parseConcurrency(flags.concurrency);
   const limitRate = flags.limitRate !== undefined ? parseRate(flags.limitRate) : undefined;
   const epoch = sourceDateEpoch();
+  const loaders = flags.includeLoader !== undefined && flags.includeLoader !== false
+    ? await readLoaders(platforms ?? { all: false, platforms: [{ os: 'linux', architecture: 'amd64' }] }, typeof flags.includeLoader === 'string' ? flags.includeLoader : undefined)
+    : undefined;
   const toStdout = flags.output === '-';
   if (toStdout && process.stdout.isTTY) {
     throw new UsageError('ERR_OUTPUT_IS_TERMINAL', 'refusing to write a tar bundle to a terminal', {
@@ -126,6 +131,7 @@ async function run(flags: PackFlags): Promise<void> {
       ...(limitRate ? { limitRate } : {}),
       ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
       dryRun: flags.dryRun ?? false,
+      ...(loaders ? { loaders } : {}),
       onEvent: (e) => reporter.onEvent(e),
     });
   } finally {
@@ -159,6 +165,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', `layers fetched at once (default ${DEFAULT_CONCURRENCY})`)
     .option('--limit-rate <rate>', 'download at most this many bytes per second overall, e.g. 2M')
     .option('-o, --output <file>', 'the bundle file, or "-" for stdout (default: airgap-k8s-<version>-<platforms>.tar)')
+    .option('--include-loader [dir]', 'carry the airgap executables for the bundle\'s platforms (npm run build:exe; default: dist/exe, or next to this executable), so a node without Node.js needs only the bundle')
     .option('--dry-run', 'resolve and check everything, print the plan, transfer nothing')
     .option('--json', 'newline-delimited JSON events instead of progress (on stderr with -o -)')
     .addHelpText('after', EXAMPLES)

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { runDoctor, type DoctorOptions } from '../../doctor/doctor.js';
+import { renderDoctorText } from '../../doctor/report-text.js';
+import { ExitCode } from '../exit-codes.js';
+
+interface DoctorFlags {
+  bundle?: string;
+  containerdConfig?: string;
+  hostsDir?: string;
+  address?: string;
+  kubeadmConfig?: string;
+  kubernetes?: string;
+  kubeletDir?: string;
+  ctr?: string;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  # on the node, after airgap load: is every pull served locally?
+  airgap doctor --bundle k8s.tar
+
+  # the kubeadm configuration too, for automation
+  airgap doctor --bundle k8s.tar --kubeadm-config /etc/kubernetes/kubeadm.yaml --json
+
+Each check is ok, warn or fail, and every warn and fail says how to fix it. Nothing is changed.
+Exit status: 0 when nothing fails (warnings allowed), 1 when a check fails.`;
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('explain every reason a pull on this node could still go to the internet or fail')
+    .option('--bundle <file>', 'the bundle the node is served from (its images, registries, pause)')
+    .option('--containerd-config <file>', "containerd's configuration", '/etc/containerd/config.toml')
+    .option('--hosts-dir <dir>', "where the hosts.toml files are (default: containerd's config_path)")
+    .option('--address <socket>', "containerd's socket (default: kubelet's runtime endpoint, else /run/containerd/containerd.sock)")
+    .option('--kubeadm-config <file>', 'a kubeadm configuration file (ClusterConfiguration)')
+    .option('--kubernetes <version>', 'the Kubernetes version the node runs (default: the kubeadm config\'s, else the bundle\'s)')
+    .option('--kubelet-dir <dir>', "kubelet's directory, for the runtime it uses", '/var/lib/kubelet')
+    .option('--ctr <command>', 'the ctr to run, e.g. "k3s ctr"')
+    .option('--json', 'one JSON report on stdout')
+    .addHelpText('after', EXAMPLES)
+    .action(async (flags: DoctorFlags) => {
+      const opts: DoctorOptions = {
+        ...(flags.bundle !== undefined ? { bundle: flags.bundle } : {}),
+        ...(flags.containerdConfig !== undefined ? { containerdConfig: flags.containerdConfig } : {}),
+        ...(flags.hostsDir !== undefined ? { hostsDir: flags.hostsDir } : {}),
+        ...(flags.address !== undefined ? { address: flags.address } : {}),
+        ...(flags.kubeadmConfig !== undefined ? { kubeadmConfig: flags.kubeadmConfig } : {}),
+        ...(flags.kubernetes !== undefined ? { kubernetes: flags.kubernetes } : {}),
+        ...(flags.kubeletDir !== undefined ? { kubeletDir: flags.kubeletDir } : {}),
+        ...(flags.ctr !== undefined ? { ctr: flags.ctr.split(/\s+/).filter(Boolean) } : {}),
+      };
+      const report = await runDoctor(opts);
+      if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else {
+        const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+        process.stdout.write(renderDoctorText(report, { color }));
+      }
+      process.exitCode = report.ok ? ExitCode.Ok : ExitCode.CheckFailed;
+    });
+}
