@@ -11,3 +11,4 @@ export * as pack from './pack/index.js';
 export * as verify from './verify/index.js';
 export * as load from './load/index.js';
 export * as serve from './serve/index.js';
+export * as cri from './cri/index.js';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { criClient, type CriClient } from './cri.js';
+import { CriClient } from '../../src/cri/index.js';
 import { LabError } from './errors.js';
 import { socketExists, startDaemon } from './process.js';
 
@@ -181,7 +181,7 @@ ${opts.extraConfig ? `\n${opts.extraConfig}\n` : ''}`;
       }
       return String(res.stdout);
     },
-    cri: criClient(socket),
+    cri: new CriClient(socket, { pullTimeoutMs: 120_000 }),
     stop() {
       stopped ??= (async () => {
         await daemon.stop();

@@ -5,7 +5,6 @@ export * from './certs.js';
 export * from './jwt.js';
 export * from './token-server.js';
 export * from './registry.js';
-export * from './cri.js';
 export * from './containerd.js';
 export * from './prng.js';
 export * from './image-plan.js';

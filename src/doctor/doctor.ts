@@ -3,6 +3,7 @@
  * named check with a verdict and the fix. It reads and asks; it never changes anything.
  */
 import { resolve } from 'node:path';
+import { CriClient } from '../cri/index.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_HOSTS_DIR } from '../load/containerd/plan.js';
 import { Ctr, findCtr, type CtrImage } from '../load/ctr.js';
 import { parseVersionString, type ContainerdVersion } from '../load/containerd/version.js';
@@ -15,7 +16,7 @@ import { checkMirrors } from './check-mirrors.js';
 import { checkRuntime } from './check-runtime.js';
 import { checkSandbox } from './check-sandbox.js';
 import { readConfigFacts, type ConfigFacts } from './config-facts.js';
-import { criStatus, runningSettings } from './cri-status.js';
+import { runningSettings } from './running-settings.js';
 import { detectRuntime, socketPath, type RuntimeFacts } from './runtime.js';
 
 export interface DoctorOptions {
@@ -90,7 +91,8 @@ async function containerdFacts(address: string, opts: DoctorOptions): Promise<Co
     return out;
   }
   try {
-    out.running = runningSettings((await criStatus(address, opts.timeoutMs ?? 5000)).info);
+    const cri = new CriClient(address, { timeoutMs: opts.timeoutMs ?? 5000 });
+    out.running = runningSettings((await cri.status({ verbose: true })).info);
   } catch (e) {
     out.criError = (e as Error).message;
   }

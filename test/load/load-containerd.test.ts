@@ -218,7 +218,7 @@ test('the node pulls offline: after load --registry --containerd --configure-con
   await removeAllImages();
   await ctd.stop();
   ctd = await startNodeContainerd(node, 'containerd-2.log');
-  const status = await ctd.cri.status(true);
+  const status = await ctd.cri.status({ verbose: true });
   const config = status.info.config as { sandboxImage?: string };
   assert.equal(config.sandboxImage, 'registry.k8s.io/pause:3.9', 'CRI reports the bundle\'s pause as sandbox image');
   const mark = (await stat(reg.logFile)).size;

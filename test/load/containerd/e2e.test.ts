@@ -20,7 +20,7 @@ import {
   type GeneratedImages,
   type LabRegistry,
 } from '../../../scripts/lab/index.js';
-import { CriCallError } from '../../helpers/cri.js';
+import { CriCallError } from '../../../src/cri/index.js';
 import { startNodeContainerd, writeNodeConfig, type NodeConfig, type NodeContainerd } from './node-containerd.js';
 
 const PAUSE = 'registry.k8s.io/pause:3.9';
@@ -59,7 +59,7 @@ interface CriConfigInfo {
 }
 
 async function criConfig(c: NodeContainerd): Promise<CriConfigInfo> {
-  return (await c.cri.status(true)).info.config as CriConfigInfo;
+  return (await c.cri.status({ verbose: true })).info.config as CriConfigInfo;
 }
 
 /** Requests containerd made to the registry, as "METHOD URI" from its access log. */

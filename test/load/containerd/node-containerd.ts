@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { assertIsolatedNetwork, overlayWorks, socketExists, startDaemon, type Daemon } from '../../../scripts/lab/index.js';
-import { connectCri, type CriClient } from '../../helpers/cri.js';
+import { CriClient } from '../../../src/cri/index.js';
 
 export interface NodeConfigOptions {
   /** Write a [plugins."io.containerd.grpc.v1.cri"] table with the user's settings (default true). */
@@ -87,13 +87,12 @@ export async function startNodeContainerd(node: NodeConfig, logName = 'container
       socketExists(node.socket) && (await execa('ctr', ['--address', node.socket, 'version'], { reject: false, stdin: 'ignore' })).exitCode === 0,
     readyTimeoutMs: 20_000,
   });
-  const cri = connectCri(node.socket);
+  const cri = new CriClient(node.socket, { pullTimeoutMs: 60_000 });
   return {
     daemon,
     cri,
     logFile,
     async stop() {
-      cri.close();
       await daemon.stop();
     },
   };
