@@ -18,7 +18,9 @@ export interface Machine {
 async function firstLine(cmd: string, args: string[]): Promise<string> {
   try {
     const { stdout, stderr } = await exec(cmd, args);
-    return (stdout || stderr).trim().split('\n')[0]!.trim();
+    const line = (stdout || stderr).trim().split('\n')[0]!.trim();
+    // curl's first line goes on to list every library it links; the version is enough.
+    return line.replace(/ libcurl\/.*$/, '');
   } catch {
     return 'not installed';
   }
