@@ -140,11 +140,10 @@ try {
     crash.pack.problems.push(...r.problems);
     log(`pack kill trial ${i + 1}/${trials}: kill at ${at} ms, ${r.killed ? 'killed' : 'finished first'}, ${r.problems.length ? r.problems.join('; ') : 'ok'}`);
   }
-  const t0 = Date.now();
   const cleanLoad = await loadCrashTrial({ bundle: directBundle, want: wantTags, killAfterMs: 120_000, workDir: dir });
   if (cleanLoad.problems.length) throw new Error(`clean load failed: ${cleanLoad.problems.join('; ')}`);
-  // Registry start, load, re-run and audits: an over-estimate of one load, so some kills land after it.
-  const loadMs = Date.now() - t0;
+  // Kills spread over one uninterrupted load (node start-up included).
+  const loadMs = cleanLoad.firstMs;
   for (let i = 0; i < trials; i++) {
     const at = Math.round(((i + Math.random()) / trials) * loadMs);
     const r = await loadCrashTrial({ bundle: directBundle, want: wantTags, killAfterMs: at, workDir: dir });

@@ -39,6 +39,16 @@ export class BundleContentMissingError extends CheckError {
   }
 }
 
+/** Indexes nested deeper than any real image (a hostile bundle); refused before anything is pushed. */
+export class BundleGraphTooDeepError extends CheckError {
+  constructor(image: string, digest: string, bundle: string, limit: number) {
+    super('ERR_BUNDLE_GRAPH_TOO_DEEP', `bundle ${bundle}: image ${image} nests manifests more than ${limit} levels deep (at ${digest})`, {
+      hint: 'real images are an index over manifests (2 levels); this bundle was not made by a registry or by airgap pack — get it from a trusted source',
+      details: { image, digest, bundle, limit },
+    });
+  }
+}
+
 /** containerd, its socket or its ctr client failed (exit 6). */
 export class ContainerdError extends AirgapError {
   constructor(code: string, message: string, hint: string, details: Record<string, unknown> = {}, cause?: unknown) {

@@ -5,7 +5,10 @@ import { childrenOf } from '../oci/manifest.js';
 import { isIndexMediaType, isManifestMediaType, isNonDistributableMediaType, normalizeMediaType } from '../oci/media-type.js';
 import { formatPlatform } from '../oci/platform.js';
 import { isReference, parseReference, type ImageReference } from '../oci/reference.js';
-import { BundleContentMissingError, ImageNameUnknownError } from './errors.js';
+import { BundleContentMissingError, BundleGraphTooDeepError, ImageNameUnknownError } from './errors.js';
+
+/** Levels of manifests under a root (index -> index -> manifest is 2); deeper is hostile, as verify says too. */
+const MAX_DEPTH = 8;
 
 /**
  * The images a bundle holds, as load sees them: a full name, the top descriptor, and the graph of
@@ -70,6 +73,7 @@ async function walkGraph(reader: BundleReader, root: Descriptor, image: string):
   let bytes = 0;
   const visit = async (desc: Descriptor, parentIsIndex: boolean, depth: number): Promise<void> => {
     if (seen.has(desc.digest)) return;
+    if (depth > MAX_DEPTH) throw new BundleGraphTooDeepError(image, desc.digest, reader.path, MAX_DEPTH);
     if (!(await reader.exists(desc))) {
       if (parentIsIndex) {
         absent.push(desc);

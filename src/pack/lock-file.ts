@@ -1,4 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { FileError } from '../errors.js';
 import { isDigest } from '../oci/digest.js';
 import { LockFileError } from './errors.js';
 
@@ -22,8 +23,14 @@ export async function readLockFile(path: string): Promise<LockFile | undefined> 
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // Node's EISDIR and friends carry no path: say which file.
+    throw new FileError('ERR_LOCK_FILE_UNREADABLE', `cannot read lock file ${path}: ${code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, {
+      hint: 'name a lock file with --lock (it is created when absent)',
+      details: { path },
+      cause: e,
+    });
   }
   let v: unknown;
   try {

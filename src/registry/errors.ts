@@ -183,9 +183,12 @@ export class CredentialHelperError extends AirgapError {
 
 /** A CA file given with --ca-file that cannot be read or holds no certificate. */
 export class CaFileError extends AirgapError {
-  constructor(path: string, reason: string, cause?: unknown) {
-    super('ERR_CA_FILE', 'usage', `cannot use CA file ${path}: ${reason}`, {
-      hint: 'pass a PEM file holding one or more "-----BEGIN CERTIFICATE-----" blocks',
+  /** `unreadable`: the file could not be read at all (exit 3), rather than read and refused (exit 2). */
+  constructor(path: string, reason: string, cause?: unknown, unreadable = false) {
+    super('ERR_CA_FILE', unreadable ? 'io' : 'usage', `cannot use CA file ${path}: ${reason}`, {
+      hint: unreadable
+        ? 'check the path of --ca-file: it must be a readable PEM file'
+        : 'pass a PEM file holding one or more "-----BEGIN CERTIFICATE-----" blocks',
       details: { path, reason },
       cause,
     });

@@ -17,6 +17,8 @@ interface Case {
   name: string;
   args: (f: Files) => string[];
   exit: 2 | 3;
+  /** the command may have printed its report or plan before meeting the bad input */
+  stdoutOk?: boolean;
   /** the error line must name this (the bad input) */
   names: (f: Files) => RegExp;
   env?: Record<string, string>;
@@ -27,7 +29,6 @@ interface Files {
   dir: string;
   bundle: string;
   text: string;
-  dupList: string;
   junkList: string;
   emptyList: string;
   commentsOnly: string;
@@ -49,9 +50,10 @@ const CASES: Case[] = [
   { name: 'images with no version and no image', args: () => ['images'], exit: 2, names: () => /kubernetes|image/i },
   { name: 'pack with nothing to pack', args: () => ['pack', '--dry-run'], exit: 2, names: () => /kubernetes|image/i },
   // platforms
-  { name: 'an unknown architecture', args: () => PACK('--platform', 'linux/sparc64'), exit: 2, names: () => /sparc64/ },
-  { name: 'an unknown OS', args: () => PACK('--platform', 'plan9/amd64'), exit: 2, names: () => /plan9/ },
-  { name: 'an empty entry in a platform list', args: () => PACK('--platform', 'linux/amd64,,linux/arm64'), exit: 2, names: () => /platform/i },
+  { name: 'an unknown architecture (a typo)', args: () => PACK('--platform', 'linux/amd46'), exit: 2, names: () => /amd46/ },
+  { name: 'an unknown OS', args: () => PACK('--platform', 'beos/amd64'), exit: 2, names: () => /beos/ },
+  { name: 'a platform with an empty component', args: () => PACK('--platform', 'linux/amd64,linux/'), exit: 2, names: () => /linux\//i },
+  { name: '"all" mixed with a platform', args: () => PACK('--platform', 'all,linux/amd64'), exit: 2, names: () => /all/ },
   { name: 'a platform with too many parts', args: () => PACK('--platform', 'linux/arm/v7/extra'), exit: 2, names: () => /linux\/arm\/v7\/extra/ },
   { name: 'verify with a bad platform', args: (f) => ['verify', f.bundle, '--platform', 'amd64/linux'], exit: 2, names: () => /amd64\/linux/ },
   // image references
@@ -83,19 +85,19 @@ const CASES: Case[] = [
   { name: 'a missing images file', args: (f) => PACK('--images-file', f.missing), exit: 3, names: (f) => new RegExp(esc(f.missing)) },
   { name: 'a directory as images file', args: (f) => PACK('--images-file', f.dir), exit: 3, names: (f) => new RegExp(esc(f.dir)) },
   { name: 'an images file with a junk line', args: (f) => PACK('--images-file', f.junkList), exit: 2, names: (f) => new RegExp(`${esc(f.junkList)}|not a valid`) },
-  { name: 'an images file with duplicates', args: (f) => PACK('--images-file', f.dupList), exit: 2, names: (f) => new RegExp(esc(f.dupList)) },
+  { name: 'a binary file as images file', args: (f) => PACK('--images-file', f.bundle), exit: 3, names: (f) => new RegExp(`${esc(f.bundle)}|not a valid`) },
   { name: 'an empty images file on stdin', args: () => ['images', '--images-file', '-'], input: '', exit: 2, names: () => /stdin|empty|no image/i },
   { name: 'a missing --list', args: (f) => PACK('--list', f.missing), exit: 3, names: (f) => new RegExp(esc(f.missing)) },
   { name: 'an empty --list', args: (f) => PACK('--list', f.emptyList), exit: 2, names: (f) => new RegExp(esc(f.emptyList)) },
   { name: 'a --list of comments only', args: (f) => PACK('--list', f.commentsOnly), exit: 2, names: (f) => new RegExp(esc(f.commentsOnly)) },
   { name: 'a --list with junk', args: (f) => PACK('--list', f.junkList), exit: 2, names: (f) => new RegExp(`${esc(f.junkList)}|not a valid`) },
   { name: 'a verify --list that is a directory', args: (f) => ['verify', f.bundle, '--list', f.dir], exit: 3, names: (f) => new RegExp(esc(f.dir)) },
-  { name: 'a lock file that is not JSON', args: (f) => PACK('--lock', f.badLock), exit: 2, names: (f) => new RegExp(esc(f.badLock)) },
-  { name: 'a lock file that is a directory', args: (f) => PACK('--lock', f.dir), exit: 3, names: (f) => new RegExp(esc(f.dir)) },
+  { name: 'a lock file that is not JSON', args: (f) => PACK('--lock', f.badLock), exit: 2, stdoutOk: true, names: (f) => new RegExp(esc(f.badLock)) },
+  { name: 'a lock file that is a directory', args: (f) => PACK('--lock', f.dir), exit: 3, stdoutOk: true, names: (f) => new RegExp(esc(f.dir)) },
   // output
   { name: 'output into a missing directory', args: (f) => ['pack', '--kubernetes', 'v1.30.14', ...NO_REGISTRY, '-o', join(f.missing, 'x.tar')], exit: 3, names: (f) => new RegExp(esc(f.missing)) },
   { name: 'output onto a directory', args: (f) => ['pack', '--kubernetes', 'v1.30.14', ...NO_REGISTRY, '-o', f.dir], exit: 3, names: (f) => new RegExp(esc(f.dir)) },
-  { name: 'a JUnit report into a missing directory', args: (f) => ['verify', f.bundle, '--junit', join(f.missing, 'r.xml')], exit: 3, names: (f) => new RegExp(esc(f.missing)) },
+  { name: 'a JUnit report into a missing directory', args: (f) => ['verify', f.bundle, '--junit', join(f.missing, 'r.xml')], exit: 3, stdoutOk: true, names: (f) => new RegExp(esc(f.missing)) },
   // bundles
   { name: 'verify a missing bundle', args: (f) => ['verify', f.missing], exit: 3, names: (f) => new RegExp(esc(f.missing)) },
   { name: 'verify a directory', args: (f) => ['verify', f.dir], exit: 3, names: (f) => new RegExp(esc(f.dir)) },
@@ -113,7 +115,7 @@ const CASES: Case[] = [
   { name: 'a containerd config flag without --configure-containerd', args: (f) => ['load', f.bundle, '--registry', 'http://127.0.0.1:9', '--hosts-dir', f.dir], exit: 2, names: () => /--configure-containerd/ },
 ];
 
-describe('bad command lines and input files: one line, the right exit code, no stack trace', () => {
+describe('bad command lines and input files: one line, the right exit code, no stack trace', { concurrency: 4 }, () => {
   let f: Files;
   before(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'airgap-bad-input-'));
@@ -124,7 +126,6 @@ describe('bad command lines and input files: one line, the right exit code, no s
       dir: sub,
       bundle: b.path,
       text: join(dir, 'notes.txt'),
-      dupList: join(dir, 'dups.txt'),
       junkList: join(dir, 'junk.txt'),
       emptyList: join(dir, 'empty.txt'),
       commentsOnly: join(dir, 'comments.txt'),
@@ -133,7 +134,6 @@ describe('bad command lines and input files: one line, the right exit code, no s
       missing: join(dir, 'no-such-file'),
     };
     await writeFile(f.text, 'these are not the images you are looking for\n'.repeat(40));
-    await writeFile(f.dupList, 'registry.k8s.io/pause:3.9\nregistry.k8s.io/etcd:3.5.15-0\nregistry.k8s.io/pause:3.9\n');
     await writeFile(f.junkList, 'registry.k8s.io/pause:3.9\n<<<not an image>>>\n');
     await writeFile(f.emptyList, '');
     await writeFile(f.commentsOnly, '# nothing here\n\n# still nothing\n');
@@ -157,7 +157,7 @@ describe('bad command lines and input files: one line, the right exit code, no s
       assert.ok(errorLine, `an error line:\n${r.stderr}`);
       assert.match(errorLine, c.names(f), `the error names the input:\n${r.stderr}`);
       assert.ok(lines.length <= 3, `short (the error, a hint, maybe a pointer to --help):\n${r.stderr}`);
-      assert.equal(r.stdout.trim(), '', 'nothing on stdout');
+      if (!c.stdoutOk) assert.equal(r.stdout.trim(), '', 'nothing on stdout');
     });
   }
 

@@ -54,7 +54,7 @@ export interface LoadTrialOptions {
   workDir: string;
 }
 
-export async function loadCrashTrial(o: LoadTrialOptions): Promise<TrialResult & { manifestsAtKill: number }> {
+export async function loadCrashTrial(o: LoadTrialOptions): Promise<TrialResult & { manifestsAtKill: number; firstMs: number }> {
   const problems: string[] = [];
   const node = await startRegistry({ dir: join(o.workDir, `node-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`) });
   try {
@@ -74,7 +74,7 @@ export async function loadCrashTrial(o: LoadTrialOptions): Promise<TrialResult &
         problems.push(`after the re-run ${tag} is ${end.tags.get(tag) ?? 'missing'}, want ${digest}`);
       }
     }
-    return { killed, identical, problems, manifestsAtKill: atKill.manifests };
+    return { killed, identical, problems, manifestsAtKill: atKill.manifests, firstMs: first.ms };
   } finally {
     await node.stop();
     await rm(node.dir, { recursive: true, force: true });

@@ -1,6 +1,8 @@
 import { setEventStream } from '../event-stream.js';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { FileError, UsageError } from '../../errors.js';
 import { kubernetesImages } from '../../kubernetes/image-set.js';
 import { parsePlatformSelection, type PlatformSelection } from '../../oci/platform.js';
 import { DEFAULT_CONCURRENCY, defaultOutputName, pack } from '../../pack/pack.js';
@@ -76,6 +78,25 @@ function sourceDateEpoch(): number | undefined {
   return Number(v.trim());
 }
 
+/** A typo in -o is said before minutes of resolving and downloading, not after. */
+async function checkOutputPath(output: string): Promise<void> {
+  const st = await stat(output).catch(() => undefined);
+  if (st?.isDirectory()) {
+    throw new FileError('ERR_OUTPUT_IS_DIRECTORY', `cannot write the bundle to ${output}: it is a directory`, {
+      hint: `name a file, e.g. -o ${output.replace(/\/+$/, '')}/k8s.tar`,
+      details: { path: output },
+    });
+  }
+  const dir = dirname(resolve(output));
+  const parent = await stat(dir).catch(() => undefined);
+  if (!parent?.isDirectory()) {
+    throw new FileError('ERR_OUTPUT_DIRECTORY_MISSING', `cannot write the bundle to ${output}: ${parent ? `${dir} is not a directory` : `directory ${dir} does not exist`}`, {
+      hint: `create it first (mkdir -p ${dir}) or choose another -o`,
+      details: { path: output },
+    });
+  }
+}
+
 async function run(flags: PackFlags): Promise<void> {
   const platforms: PlatformSelection | undefined = flags.platform !== undefined ? parsePlatformSelection(flags.platform) : undefined;
   const concurrency = parseConcurrency(flags.concurrency);
@@ -98,6 +119,8 @@ async function run(flags: PackFlags): Promise<void> {
       : undefined;
     output = defaultOutputName(version, platforms ?? { all: false, platforms: [{ os: 'linux', architecture: 'amd64' }] });
   }
+
+  if (!toStdout && !flags.dryRun) await checkOutputPath(output);
 
   const humanStream = toStdout ? process.stderr : process.stdout;
   setEventStream(humanStream);

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Ora } from 'ora';
-import { AirgapError, UsageError } from '../../errors.js';
+import { AirgapError, FileError, UsageError } from '../../errors.js';
 import { formatBytes } from '../../verify/format.js';
 import { REPORT_SCHEMA_VERSION, type VerifyReport } from '../../verify/report.js';
 import { renderJson } from '../../verify/report-json.js';
@@ -82,7 +82,17 @@ async function run(bundle: string | undefined, opts: VerifyCliOptions): Promise<
   }
   spinner?.stop();
   process.stdout.write(opts.json ? renderJson(report) : renderText(report, { color: useColor(process.stdout), verbose: opts.verbose ?? false }));
-  if (opts.junit) await writeFile(opts.junit, renderJunit(report));
+  if (opts.junit) {
+    const junit = opts.junit;
+    await writeFile(junit, renderJunit(report)).catch((e: NodeJS.ErrnoException) => {
+      // Node's write errors (ENOSPC) carry no path: say which file.
+      throw new FileError('ERR_REPORT_WRITE', `cannot write the JUnit report ${junit}: ${e.code === 'ENOSPC' ? 'no space left on device' : e.code === 'ENOENT' ? 'its directory does not exist' : e.message}`, {
+        hint: 'free space or choose another --junit path',
+        details: { path: junit },
+        cause: e,
+      });
+    });
+  }
   if (!report.ok) process.exitCode = 1;
 }
 
