@@ -242,3 +242,18 @@ async function configPlatform(reader: BundleReader, config: Descriptor, nodes: M
     return 'unknown';
   }
 }
+
+/** An image's identity and the bytes its blobs take in the bundle (each present blob counted once). */
+export function imageFootprint(reader: BundleReader, img: GraphImage): { ref: string; digest: string; mediaType: string; role?: string; size: number; blobs: number } {
+  let size = 0;
+  let blobs = 0;
+  for (const d of img.digests) {
+    const e = reader.blobEntry(d);
+    if (e) {
+      size += e.size;
+      blobs++;
+    }
+  }
+  const d = img.bundleRef.descriptor;
+  return { ref: img.ref, digest: d.digest, mediaType: d.mediaType, ...(img.meta?.role ? { role: img.meta.role } : {}), size, blobs };
+}

@@ -1,6 +1,6 @@
 import { BundleReader } from '../bundle/reader.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { walkGraph } from './graph.js';
+import { imageFootprint, walkGraph } from './graph.js';
 
 /**
  * What a bundle holds, from its metadata, index and manifests only: no layer byte is read, so a
@@ -54,24 +54,9 @@ export async function inspectBundle(path: string): Promise<InspectReport> {
     const graph = await walkGraph(reader);
     const md = reader.metadata;
     const images: InspectImage[] = graph.images.map((img) => {
-      let size = 0;
-      let blobs = 0;
-      for (const d of img.digests) {
-        const e = reader.blobEntry(d);
-        if (e) {
-          size += e.size;
-          blobs++;
-        }
-      }
-      const d = img.bundleRef.descriptor;
       return {
-        ref: img.ref,
-        digest: d.digest,
-        mediaType: d.mediaType,
-        ...(img.meta?.role ? { role: img.meta.role } : {}),
+        ...imageFootprint(reader, img),
         ...(img.meta?.source ? { source: img.meta.source } : {}),
-        size,
-        blobs,
         platforms: img.platforms.filter((p) => !p.attestation).map((p) => ({ platform: p.platform, digest: p.descriptor.digest, included: p.present })),
       };
     });

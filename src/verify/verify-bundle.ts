@@ -10,7 +10,7 @@ import { metadataCheck } from './check-metadata.js';
 import { platformsCheck } from './check-platforms.js';
 import { structureCheck } from './check-structure.js';
 import { kubernetesCheck, listCheck } from './check-coverage.js';
-import { walkGraph } from './graph.js';
+import { imageFootprint, walkGraph } from './graph.js';
 import type { HashOptions } from './rehash.js';
 import {
   CHECK_TITLES,
@@ -153,23 +153,8 @@ function imageSummaries(ctx: BundleContext, checks: CheckResult[]): ImageSummary
   const content = checks.filter((c) => c.name !== 'list' && c.name !== 'kubernetes');
   const failing = new Set(content.flatMap((c) => c.findings.filter((f) => f.severity === 'error').flatMap((f) => f.images ?? [])));
   return ctx.graph.images.map((img) => {
-    let size = 0;
-    let blobs = 0;
-    for (const d of img.digests) {
-      const e = ctx.reader.blobEntry(d);
-      if (e) {
-        size += e.size;
-        blobs++;
-      }
-    }
-    const d = img.bundleRef.descriptor;
     return {
-      ref: img.ref,
-      digest: d.digest,
-      mediaType: d.mediaType,
-      ...(img.meta?.role ? { role: img.meta.role } : {}),
-      size,
-      blobs,
+      ...imageFootprint(ctx.reader, img),
       platforms: ctx.imagePlatforms.get(img.ref) ?? [],
       ok: !failing.has(img.ref),
     };
