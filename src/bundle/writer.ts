@@ -14,6 +14,7 @@ import { FileError } from '../errors.js';
 import { NotEnoughSpaceError, OutputBusyError, WriterStateError } from './writer-errors.js';
 import { JOURNAL_VERSION, readJournal, removeJournal, writeJournal, writeJournalSync, type WriterJournal } from './writer-journal.js';
 import type { BundlePlan, PlannedEntry } from './writer-plan.js';
+import { trace } from '../trace.js';
 
 /**
  * Writes a planned bundle into a file: every entry straight to its final offset in OUT.partial
@@ -224,6 +225,24 @@ export class BundleFileWriter implements ResumableStorage {
     }
   }
 
+  /** Write `total` bytes from `bufs` at `position`, finishing a short write. */
+  private async writevAt(bufs: Buffer[], total: number, position: number): Promise<void> {
+    let { bytesWritten } = await this.fh.writev(bufs, position);
+    if (bytesWritten === total) return;
+    // A short writev (rare: signals, quotas): write the rest plainly.
+    for (const b of bufs) {
+      if (bytesWritten >= b.byteLength) {
+        bytesWritten -= b.byteLength;
+        position += b.byteLength;
+        continue;
+      }
+      const rest = b.subarray(bytesWritten);
+      await this.writeAt(rest, position + bytesWritten);
+      position += b.byteLength;
+      bytesWritten = 0;
+    }
+  }
+
   private entryOf(desc: Descriptor): PlannedEntry {
     const e = this.plan.blobs.get(desc.digest);
     if (!e) throw new WriterStateError(`blob ${desc.digest} is not part of this bundle's plan`, { digest: desc.digest });
@@ -291,37 +310,32 @@ export class BundleFileWriter implements ResumableStorage {
     const hashed = !(start === 0 && isCheckedFor(content, desc));
     this.partial.delete(desc.digest);
     const where = `push to ${this.description}`;
-    const batch = Buffer.allocUnsafe(Math.min(WRITE_BATCH, Math.max(desc.size - start, 1)));
+    // Chunks are gathered by reference and written with one positional writev: no copy into a
+    // batch buffer, and no concatenation by an async iterator reading everything buffered.
+    const pending: Buffer[] = [];
     let fill = 0;
     let flushed = Date.now();
     const flush = async (): Promise<void> => {
       flushed = Date.now();
       if (fill === 0) return;
-      const chunk = batch.subarray(0, fill);
-      await this.writeAt(chunk, e.dataOffset + p.written);
-      if (hashed) p.digester.update(chunk);
-      p.written += fill;
+      const bufs = pending.splice(0);
+      const n = fill;
       fill = 0;
+      await this.writevAt(bufs, n, e.dataOffset + p.written);
+      if (hashed) for (const b of bufs) p.digester.update(b);
+      p.written += n;
     };
     try {
-      for await (const c of content) {
+      await consume(content, async (chunk) => {
         opts.signal?.throwIfAborted();
-        const chunk = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
         if (p.written + fill + chunk.byteLength > desc.size) {
           throw new SizeMismatchError(desc.digest, desc.size, p.written + fill + chunk.byteLength, where);
         }
-        if (fill + chunk.byteLength > batch.byteLength) await flush();
-        if (chunk.byteLength >= batch.byteLength) {
-          await this.writeAt(chunk, e.dataOffset + p.written);
-          if (hashed) p.digester.update(chunk);
-          p.written += chunk.byteLength;
-        } else {
-          chunk.copy(batch, fill);
-          fill += chunk.byteLength;
-          // On a slow link, put what came in place soon, so a checkpoint (and a kill) keeps it.
-          if (Date.now() - flushed >= FLUSH_MS) await flush();
-        }
-      }
+        pending.push(chunk);
+        fill += chunk.byteLength;
+        // On a slow link, put what came in place soon, so a checkpoint (and a kill) keeps it.
+        if (fill >= WRITE_BATCH || Date.now() - flushed >= FLUSH_MS) await flush();
+      });
       await flush();
       if (p.written !== desc.size) throw new SizeMismatchError(desc.digest, desc.size, p.written, where);
       if (hashed) {
@@ -405,7 +419,9 @@ export class BundleFileWriter implements ResumableStorage {
     this.stopTimer();
     await this.checkpointing;
     await this.verifyFixedParts();
+    trace('writer: fixed parts read back');
     await this.fh.datasync();
+    trace('writer: fdatasync');
     this.closed = true;
     process.off('exit', this.onExit);
     await this.fh.close();
@@ -469,4 +485,56 @@ async function syncDir(dir: string): Promise<void> {
   if (!fh) return;
   await fh.sync().catch(() => {});
   await fh.close().catch(() => {});
+}
+
+/**
+ * Hand each chunk of `stream` to `onChunk` in order, waiting for it (backpressure: the stream is
+ * paused meanwhile). Unlike `for await`, which reads everything buffered as one concatenated
+ * Buffer, each chunk arrives as it was produced, uncopied.
+ */
+function consume(stream: Readable, onChunk: (chunk: Buffer) => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (stream.destroyed || stream.readableEnded) {
+      if (stream.readableEnded && !stream.errored) resolve();
+      else reject(stream.errored ?? prematureClose());
+      return;
+    }
+    let busy: Promise<void> = Promise.resolve();
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      stream.off('data', onData);
+      stream.destroy();
+      // Only once the chunk in hand is done: the caller then owns every write to the file.
+      void busy.then(() => reject(err), () => reject(err));
+    };
+    const onData = (c: Buffer | string): void => {
+      const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+      stream.pause();
+      busy = busy.then(() => onChunk(chunk)).then(
+        () => {
+          if (!failed) stream.resume();
+        },
+        fail,
+      );
+    };
+    stream.on('data', onData);
+    stream.once('error', fail);
+    stream.once('end', () => {
+      void busy.then(() => {
+        if (!failed) resolve();
+      });
+    });
+    stream.once('close', () => {
+      // destroyed without 'end' or 'error': the content was cut short
+      if (!stream.readableEnded) fail(stream.errored ?? prematureClose());
+    });
+    stream.resume(); // a stream paused by whoever watched it first (copyBlob's byte count) starts here
+  });
+}
+
+/** What `for await` reports for a stream destroyed before its end (retried like a dropped connection). */
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }

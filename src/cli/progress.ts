@@ -1,4 +1,5 @@
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
+import { preloadSpinner, startSpinner } from './spinner.js';
 import type { PackEvent, PackSummary } from '../pack/events.js';
 import type { RegistryEvent } from '../registry/events.js';
 import { formatBytes, formatDuration, formatRate, RateMeter, shortDigest, shortRef } from './progress-format.js';
@@ -73,7 +74,9 @@ class HumanReporter implements PackReporter {
   private imageCount = 0;
   private lastRender = 0;
 
-  constructor(private readonly out: NodeJS.WritableStream, private readonly live: boolean) {}
+  constructor(private readonly out: NodeJS.WritableStream, private readonly live: boolean) {
+    if (live) void preloadSpinner();
+  }
 
   private print(line: string): void {
     if (this.spinner?.isSpinning) {
@@ -94,7 +97,7 @@ class HumanReporter implements PackReporter {
     const width = (this.out as NodeJS.WriteStream).columns ?? 80;
     if (text.length > width - 3) text = `${text.slice(0, Math.max(10, width - 4))}…`;
     if (!this.spinner) {
-      this.spinner = ora({ text, stream: this.out, discardStdin: false }).start();
+      this.spinner = startSpinner({ text, stream: this.out, discardStdin: false });
     } else {
       this.spinner.text = text;
     }

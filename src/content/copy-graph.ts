@@ -1,4 +1,4 @@
-import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { AirgapError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
@@ -7,7 +7,7 @@ import { isManifestMediaType } from '../oci/media-type.js';
 import { DigestMismatchError, NotFoundError, SizeMismatchError } from './errors.js';
 import { isResumableStorage, type IngestState } from './resumable.js';
 import type { Fetcher, ReadOnlyStorage, Storage } from './target.js';
-import { checkedDescOf, markChecked, readAll } from './verify-stream.js';
+import { readAll } from './verify-stream.js';
 
 /**
  * The one copy engine: a blob from any source into any destination (resuming and retrying), and a
@@ -59,16 +59,6 @@ export function retryKind(e: unknown): 'resume' | 'restart' | undefined {
   return cause && cause !== e ? retryKind(cause) : undefined;
 }
 
-class CountingStream extends Transform {
-  constructor(private readonly onBytes: (n: number) => void) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.onBytes(chunk.byteLength);
-    cb(null, chunk);
-  }
-}
-
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -104,15 +94,19 @@ export async function copyBlob(src: Fetcher, dst: Storage, desc: Descriptor, opt
     try {
       opts.onStart?.(desc, offset);
       stream = await src.fetch(desc, { signal: opts.signal, ...(state ? { offset, prefix: state.prefix.copy() } : {}) });
-      const counted = pipeline(stream, new CountingStream((n) => {
-        fetched += n;
-        opts.onProgress?.(desc, n);
-      }), () => {});
-      // A pass-through: the source's check (if any) still decides whether it ends.
-      const check = checkedDescOf(stream);
-      if (check) markChecked(counted, check);
-      if (state && isResumableStorage(dst)) await dst.push(desc, counted, { signal: opts.signal, offset, prefix: state.prefix });
-      else await dst.push(desc, counted, { signal: opts.signal });
+      // Counted by watching the chunks the destination reads ('data' is emitted for each read,
+      // whichever way it consumes), not by a pass-through stage: one stage fewer per chunk, and
+      // the source's own check mark stays on the stream the destination gets.
+      stream.on('data', (c: Buffer | string) => {
+        fetched += c.length;
+        opts.onProgress?.(desc, c.length);
+      });
+      stream.pause(); // the listener must not start the flow before the destination reads
+      // A failure before the destination listens (a truncated source read ahead) must not be an
+      // uncaught 'error' event; the destination still meets it, the stream being destroyed.
+      stream.on('error', () => {});
+      if (state && isResumableStorage(dst)) await dst.push(desc, stream, { signal: opts.signal, offset, prefix: state.prefix });
+      else await dst.push(desc, stream, { signal: opts.signal });
       return { fetched, resumedFrom, attempts: attempt + 1 };
     } catch (e) {
       stream?.destroy();

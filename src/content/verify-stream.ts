@@ -38,6 +38,44 @@ export function checkedDescOf(stream: object): { digest: string; size: number } 
 }
 
 /**
+ * VerifyingStream's check without a stream stage, for a producer that checks its own bytes as it
+ * yields them (one stage fewer per chunk on the download path): update() throws the moment the
+ * size is exceeded, finish() when the total or the digest is wrong.
+ */
+export class BlobCheck {
+  private readonly digester: Digester | undefined;
+  private seen: number;
+
+  constructor(private readonly desc: Pick<Descriptor, 'digest' | 'size'>, private readonly opts: VerifyOptions) {
+    this.seen = opts.offset ?? 0;
+    if (this.seen === 0) this.digester = new Digester(digestAlgorithm(desc.digest));
+    else if (opts.prefix) {
+      if (opts.prefix.size !== this.seen) throw new Error(`prefix hash covers ${opts.prefix.size} bytes, offset is ${this.seen}`);
+      this.digester = opts.prefix.copy();
+    }
+  }
+
+  /** The digest is checked too (not only the size): a stream ending after finish() may be marked checked. */
+  get checksDigest(): boolean {
+    return this.digester !== undefined;
+  }
+
+  update(chunk: Buffer): void {
+    this.seen += chunk.byteLength;
+    if (this.seen > this.desc.size) throw new SizeMismatchError(this.desc.digest, this.desc.size, this.seen, this.opts.where, this.opts.kind);
+    this.digester?.update(chunk);
+  }
+
+  finish(): void {
+    if (this.seen !== this.desc.size) throw new SizeMismatchError(this.desc.digest, this.desc.size, this.seen, this.opts.where, this.opts.kind);
+    if (this.digester) {
+      const actual = this.digester.digest();
+      if (actual !== this.desc.digest) throw new DigestMismatchError(this.desc.digest, actual, this.opts.where, this.opts.kind);
+    }
+  }
+}
+
+/**
  * A pass-through that caps the byte count at desc.size (failing the moment it is exceeded, so a
  * hostile source cannot make us write more) and checks the digest at the end.
  */

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { ContainerdError } from './errors.js';
 
 /**
@@ -131,6 +131,8 @@ export class Ctr {
   }
 
   async run(what: string, rest: string[], timeoutMs = 60_000): Promise<string> {
+    // execa costs ~180 ms to load: only loads into containerd pay for it.
+    const { execa } = await import('execa');
     try {
       const r = await execa(this.command.argv[0], this.args(rest), { timeout: timeoutMs, stdin: 'ignore', reject: true });
       return r.stdout;
@@ -166,6 +168,7 @@ export class Ctr {
     if (opts.unpack === false) flags.push('--no-unpack');
     flags.push('-');
     let archiveError: unknown;
+    const { execa } = await import('execa');
     const child: ResultPromise = execa(this.command.argv[0], this.args(flags), {
       stdin: 'pipe',
       reject: true,

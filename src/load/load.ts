@@ -1,4 +1,5 @@
 import { BundleReader } from '../bundle/reader.js';
+import { trace } from '../trace.js';
 import { AirgapError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
 import { RegistryClient } from '../registry/client.js';
@@ -18,7 +19,7 @@ import { loadIntoRegistry, type RegistryPhaseResult } from './to-registry.js';
  * interrupted run completes.
  */
 
-export const DEFAULT_LOAD_CONCURRENCY = 4;
+export const DEFAULT_LOAD_CONCURRENCY = 8;
 
 export interface LoadRegistryOptions {
   /** http://127.0.0.1:5000, https://registry.local:5000/prefix, or host[:port] */
@@ -106,10 +107,13 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   const mirror = mirrorUrl !== undefined ? parseRegistryUrl(mirrorUrl) : undefined;
   const concurrency = opts.concurrency ?? DEFAULT_LOAD_CONCURRENCY;
 
+  trace('load: start');
   const reader = await BundleReader.open(opts.bundle);
+  trace('load: bundle opened (tar index)');
   let client: RegistryClient | undefined;
   try {
     const images: LoadImage[] = await bundleImages(reader, opts.baseName !== undefined ? { baseName: opts.baseName } : {});
+    trace('load: images read (manifests parsed)');
     const content = uniqueContent(images);
     const targets = [
       ...(nodeRegistry ? [`registry ${nodeRegistry.url}`] : []),
@@ -153,6 +157,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
         ...(opts.signal ? { signal: opts.signal } : {}),
         emit,
       });
+      trace('load: registry phase done');
       result.registry = r;
       for (const i of r.images) if (i.error) failures.push({ image: i.image, target: `registry ${nodeRegistry.url}`, error: i.error });
       result.summary.registry = {

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { trace } from '../trace.js';
 import type { BundleReader } from '../bundle/reader.js';
 import { copyGraph } from '../content/copy-graph.js';
 import { AirgapError } from '../errors.js';
@@ -84,6 +85,7 @@ export async function loadIntoRegistry(opts: RegistryPhaseOptions): Promise<Regi
   // One question first: an unreachable registry, refused credentials or a TLS problem is said
   // once, not once per image.
   if (images.length) await preflight(tops.get(images[0]!)!, opts.signal);
+  trace('load: registry preflight');
 
   const limit = pLimit(opts.concurrency);
   const inFlight = new Map<string, Promise<void>>();

@@ -14,6 +14,7 @@ import { RateLimiter } from './rate-limit.js';
 import { resolveImage, type ResolvedImage, type SourceProvider } from './resolve.js';
 import { transferLayers } from './transfer.js';
 import { loaderMetadata, type LoaderFile } from './loaders.js';
+import { trace } from '../trace.js';
 
 /**
  * pack = resolve the image set (everything but layers, all problems at once), plan the bundle,
@@ -76,8 +77,10 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   const outputName = typeof opts.output === 'string' ? opts.output : '-';
 
+  trace('pack: start');
   // 1. The image set, with the list checked before anything goes over the network.
   const set = await buildImageSet(opts);
+  trace('pack: image set');
   emit({
     event: 'start',
     kubernetes: set.kubernetes
@@ -92,7 +95,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const lock = opts.lock ? await readLockFile(opts.lock) : undefined;
 
   // 2. Resolve everything but layers; collect every problem.
-  const limit = pLimit(Math.max(8, concurrency));
+  const limit = pLimit(Math.max(16, concurrency));
   const outcomes = await Promise.all(
     set.images.map((image) => {
       emit({ event: 'resolving', ref: image.name });
@@ -101,6 +104,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     }),
   );
   opts.signal?.throwIfAborted();
+  trace('pack: resolved manifests + configs');
   const problems: ResolveProblem[] = outcomes.flatMap((o) => o.problems);
   if (problems.length) throw new ImageSetResolveError(problems, set.images.length);
   const images = outcomes.map((o) => o.resolved!);
@@ -151,6 +155,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     }
   }
 
+  trace('pack: planned');
   const planEvent = (resumedBlobs: number, resumedBytes: number): void => {
     const layerBytes = plan.layers.reduce((n, e) => n + e.size, 0);
     emit({
@@ -206,9 +211,12 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       onNotice: (code, message) => emit({ event: 'notice', code, message }),
     });
     try {
+      trace('pack: writer open (fixed parts written)');
       planEvent(writer.resumed.blobs, writer.resumed.bytes);
-      const t = await transferLayers(plan, images, writer, transfer);
+      const t = await transferLayers(plan, images, writer, { ...transfer, largestFirst: true });
+      trace('pack: layers transferred');
       await writer.commit();
+      trace('pack: committed');
       return result(summary(t.fetched, writer.resumed.bytes));
     } catch (e) {
       await writer.close();

@@ -179,6 +179,23 @@ export async function resolveImage(image: PackImage, repo: ImageSource, opts: Re
     foreignLayers: 0,
   };
 
+  // Configs are fetched as soon as their manifest is in (all children at once), not one child at
+  // a time during the ordered walk below: resolution is round trips, and they overlap.
+  const configReads = new Map<string, Promise<Buffer>>();
+  const readConfig = (config: Descriptor): Promise<Buffer> => {
+    let p = configReads.get(config.digest);
+    if (!p) {
+      p = readWhole(() => limit(async () => readAll(await repo.fetch(config, { signal }), config.size)), signal);
+      p.catch(() => {}); // awaited (and reported) by the walk; not an unhandled rejection meanwhile
+      configReads.set(config.digest, p);
+    }
+    return p;
+  };
+  const prefetchConfig = (m: ParsedManifest): void => {
+    if (m.kind !== 'index' && m.manifest.config.size <= MAX_CONFIG_BYTES) void readConfig(m.manifest.config);
+  };
+  prefetchConfig(top.parsed);
+
   // Depth first, in document order, so the bundle's order follows the upstream graph.
   const visit = async (node: ResolvedManifest, depth: number): Promise<void> => {
     resolved.manifests.push(node);
@@ -209,7 +226,10 @@ export async function resolveImage(image: PackImage, repo: ImageSource, opts: Re
       const children = await Promise.all(
         chosen.map((c) =>
           getManifest(repo, c, limit, signal).then(
-            (r) => ({ c, r }),
+            (r) => {
+              prefetchConfig(r.parsed);
+              return { c, r };
+            },
             (e: unknown) => {
               problems.push(problemOf(`${ref} (${c.platform ? formatPlatform(c.platform) : c.digest})`, e, source));
               return undefined;
@@ -232,7 +252,7 @@ export async function resolveImage(image: PackImage, repo: ImageSource, opts: Re
     }
     let configBytes: Buffer;
     try {
-      configBytes = await readWhole(() => limit(async () => readAll(await repo.fetch(config, { signal }), config.size)), signal);
+      configBytes = await readConfig(config);
     } catch (e) {
       problems.push(problemOf(ref, e, source));
       return;

@@ -20,6 +20,11 @@ export interface TransferOptions {
   retryDelayMs?: number;
   rate?: RateLimiter;
   signal?: AbortSignal;
+  /**
+   * Start the largest layers first (a file writer places blobs anywhere): the last to finish is
+   * then a small one, not a big one begun late. Default: plan order, which a stream writer needs.
+   */
+  largestFirst?: boolean;
   onEvent(e: PackEvent): void;
 }
 
@@ -105,7 +110,9 @@ export async function transferLayers(
     }
   };
 
-  const tasks = plan.layers.map((e) =>
+  // The sort is stable: layers of one size keep their plan order.
+  const order = opts.largestFirst ? [...plan.layers].sort((a, b) => b.size - a.size) : plan.layers;
+  const tasks = order.map((e) =>
     limit(() => copyOne(e.descriptor!)).catch((err: unknown) => {
       controller.abort(err);
       throw err;

@@ -1,6 +1,6 @@
-import { pipeline, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { SizeMismatchError } from '../content/errors.js';
-import { VerifyingStream } from '../content/verify-stream.js';
+import { BlobCheck, markChecked } from '../content/verify-stream.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digester } from '../oci/digest.js';
 import { AirgapError } from '../errors.js';
@@ -74,6 +74,9 @@ export async function openBlobStream(o: BlobStreamOptions): Promise<Readable> {
   // Open eagerly: a missing blob or refused credentials fail the call, not the stream.
   let current: Opened | undefined = start < desc.size ? await openAt(start) : undefined;
 
+  // Checked as the bytes are yielded (size cap at once, digest at the end), not by a separate stage.
+  const check = new BlobCheck(desc, { offset: start, prefix: o.prefix, where: o.where, kind });
+
   async function* chunks(): AsyncGenerator<Buffer> {
     let pos = start;
     let failures = 0;
@@ -93,9 +96,11 @@ export async function openBlobStream(o: BlobStreamOptions): Promise<Readable> {
             }
             pos += b.byteLength;
             progressed = true;
+            check.update(b);
             yield b;
           }
-          return; // a clean end: the verifier judges whether it was complete
+          check.finish(); // a clean end: was it the whole blob, and the right one?
+          return;
         } catch (e) {
           if (e instanceof AirgapError) throw e;
           if (o.signal?.aborted) throw o.signal.reason ?? e;
@@ -114,14 +119,13 @@ export async function openBlobStream(o: BlobStreamOptions): Promise<Readable> {
           current = await openAt(pos);
         }
       }
+      check.finish(); // nothing was left to fetch (offset at the end): still the right blob?
     } finally {
       if (current) abandon(current.res.body);
     }
   }
 
-  const verifier = new VerifyingStream(desc, { offset: start, prefix: o.prefix, where: o.where, kind });
-  pipeline(Readable.from(chunks(), { objectMode: false }), verifier, () => {
-    /* errors reach the consumer through the verifier */
-  });
-  return verifier;
+  const stream = Readable.from(chunks(), { objectMode: false });
+  if (check.checksDigest) markChecked(stream, desc);
+  return stream;
 }

@@ -23,6 +23,7 @@ export interface RegistryClientOptions {
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number };
   /** A stalled body read (bodyIdleMs) is a retryable failure, resumed with Range. */
   timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number };
+  /** Keep-alive connections per registry, default 16 (resolution sends many small requests at once). */
   connectionsPerOrigin?: number;
   userAgent?: string;
   /** Blobs up to this size are pushed in one request (default 8 MiB); larger ones stream. */
@@ -71,7 +72,7 @@ export class RegistryClient {
         headersMs: opts.timeouts?.headersMs ?? 60_000,
         bodyIdleMs: opts.timeouts?.bodyIdleMs ?? 30_000,
       },
-      connectionsPerOrigin: opts.connectionsPerOrigin ?? 8,
+      connectionsPerOrigin: opts.connectionsPerOrigin ?? 16,
       userAgent: opts.userAgent ?? `${TOOL_NAME}/${TOOL_VERSION}`,
       onEvent: opts.onEvent,
     });

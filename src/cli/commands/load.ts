@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
+import { preloadSpinner, startSpinner } from '../spinner.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_LOAD_CONCURRENCY, load, type LoadOptions } from '../../load/load.js';
 import type { LoadEvent, LoadSummary } from '../../load/events.js';
@@ -115,6 +116,9 @@ function jsonReporter(out: NodeJS.WritableStream): Reporter {
 function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restartHint: { needed: boolean; command: string }): Reporter {
   const live = out.isTTY && !process.env.CI && process.env.TERM !== 'dumb';
   let spinner: Ora | undefined;
+  /** the live line is wanted (between start and summary); it appears once ora has loaded */
+  let wantSpinner = false;
+  if (live) void preloadSpinner();
   let total = 0;
   let done = 0;
   let last = 0;
@@ -131,11 +135,13 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
         case 'start':
           total = e.bytes;
           print(`${e.dryRun ? 'Dry run: would load' : 'Loading'} ${plural(e.images, 'image')} (${plural(e.blobs, 'blob')}, ${formatBytes(e.bytes)}) from ${e.bundle} into ${e.targets.join(', ')}`);
-          if (live) spinner = ora({ text: 'checking what the node has', stream: out, discardStdin: false }).start();
+          wantSpinner = live;
+          if (wantSpinner) spinner = startSpinner({ text: 'checking what the node has', stream: out, discardStdin: false });
           break;
         case 'blob-progress': {
           done += e.bytes;
           const now = Date.now();
+          if (!spinner && wantSpinner) spinner = startSpinner({ text: 'checking what the node has', stream: out, discardStdin: false });
           if (spinner && now - last > 100) {
             last = now;
             spinner.text = `${formatBytes(done)} / ${formatBytes(total)}`;
@@ -170,6 +176,7 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
           print(`  note: ${e.message}`);
           break;
         case 'summary':
+          wantSpinner = false;
           spinner?.stop();
           spinner = undefined;
           for (const l of summaryLines(e.summary)) print(l);
@@ -182,6 +189,7 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
       else if (e.type === 'credentials' && e.warning) print(`warning: ${e.warning}`, err);
     },
     stop() {
+      wantSpinner = false;
       spinner?.stop();
     },
   };

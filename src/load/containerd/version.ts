@@ -4,7 +4,6 @@
  * merges key by key).
  */
 import { existsSync } from 'node:fs';
-import { execa } from 'execa';
 import { ContainerdConfigError } from './errors.js';
 
 export type ConfigVersion = 2 | 3;
@@ -84,6 +83,8 @@ export interface DetectOptions {
 export async function detectContainerdVersion(opts: DetectOptions = {}): Promise<ContainerdVersion> {
   const timeout = opts.timeoutMs ?? 10_000;
   const tried: string[] = [];
+  // Loaded here, not at startup: execa costs ~180 ms, and most loads never detect a version.
+  const { execa } = await import('execa');
   if (opts.address !== undefined) {
     const cmd = `ctr --address ${opts.address} version`;
     tried.push(cmd);
