@@ -1,3 +1,4 @@
+import { collect } from '../options.js';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { parseReference } from '../../oci/reference.js';
@@ -29,7 +30,6 @@ interface OutputImage {
 }
 
 // No default array: commander would print "(default: [])" in --help.
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 function note(text: string): void {
   process.stderr.write(`note: ${text}\n`);

@@ -1,3 +1,4 @@
+import { addRegistryAccessOptions, collect } from '../options.js';
 import type { Command } from 'commander';
 import type { Ora } from 'ora';
 import { preloadSpinner, startSpinner } from '../spinner.js';
@@ -27,7 +28,6 @@ interface LoadFlags {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 const EXAMPLES = `
 Examples:
@@ -258,7 +258,7 @@ async function run(bundle: string, flags: LoadFlags): Promise<void> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('load')
     .argument('<bundle>', 'the bundle (or any OCI layout tar: skopeo oci-archive, ctr images export, k0s bundles)')
     .summary('seed the node registry and containerd from a bundle, and point containerd at the registry')
@@ -268,10 +268,9 @@ export function register(program: Command): void {
         'the bundle\'s pause as sandbox image. Every blob is checked against its digest as it streams; an image becomes ' +
         'visible only once all its content landed.',
     )
-    .option('--registry <url>', 'the node registry, e.g. http://127.0.0.1:5000 (a path is a repository prefix)')
-    .option('--creds <registry=user:password>', 'credentials for the registry (repeatable; else the docker config is used)', collect)
-    .option('--ca-file <file>', 'a CA certificate (PEM) to trust for the registry (repeatable)', collect)
-    .option('--insecure-registry <host>', 'allow plain http or unverified TLS for this host[:port] (repeatable)', collect)
+    .option('--registry <url>', 'the node registry, e.g. http://127.0.0.1:5000 (a path is a repository prefix)');
+  addRegistryAccessOptions(cmd, 'the registry');
+  cmd
     .option('--containerd [socket]', 'import into containerd (default socket /run/containerd/containerd.sock, or k3s\'s / k0s\'s)')
     .option('--ctr <command>', 'the ctr to run, e.g. "k3s ctr" (default: ctr on PATH, else k3s ctr or k0s ctr)')
     .option('--no-unpack', 'import without unpacking layers (containerd unpacks when a container first starts)')

@@ -1,3 +1,4 @@
+import { addRegistryAccessOptions, collect } from '../options.js';
 import { setEventStream } from '../event-stream.js';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -34,8 +35,6 @@ interface PackFlags {
   json?: boolean;
 }
 
-// No default array: commander would print "(default: [])" in --help.
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 const EXAMPLES = `
 Examples:
@@ -166,7 +165,7 @@ async function run(flags: PackFlags): Promise<void> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('pack')
     .summary('resolve a Kubernetes version\'s images and stream every blob into one bundle')
     .description(
@@ -180,10 +179,9 @@ export function register(program: Command): void {
     .option('--images-file <file>', 'a file of extra images, one a line (repeatable; "-" reads stdin)', collect)
     .option('--list <file>', "the distribution's airgap-images-list.txt: pack refuses to start when it disagrees with the version")
     .option('--platform <list>', 'linux/amd64 (default), a comma-separated list, or "all" to keep every platform exactly as upstream')
-    .option('--registry-mirror <src=url>', 'fetch images of registry SRC from URL, e.g. registry.k8s.io=http://127.0.0.1:5000/registry.k8s.io (repeatable)', collect)
-    .option('--creds <registry=user:password>', 'credentials for a registry (repeatable; else the docker config is used)', collect)
-    .option('--ca-file <file>', 'a CA certificate (PEM) to trust for registries (repeatable)', collect)
-    .option('--insecure-registry <host>', 'allow plain http or unverified TLS for this registry host[:port] (repeatable)', collect)
+    .option('--registry-mirror <src=url>', 'fetch images of registry SRC from URL, e.g. registry.k8s.io=http://127.0.0.1:5000/registry.k8s.io (repeatable)', collect);
+  addRegistryAccessOptions(cmd, 'registries');
+  cmd
     .option('--lock <file>', 'tag -> digest pins: written when absent; when present, exactly those digests are packed')
     .option('--concurrency <n>', `layers fetched at once (default ${DEFAULT_CONCURRENCY})`)
     .option('--limit-rate <rate>', 'download at most this many bytes per second overall, e.g. 2M')

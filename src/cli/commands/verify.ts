@@ -1,3 +1,4 @@
+import { collect } from '../options.js';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Ora } from 'ora';
@@ -20,7 +21,6 @@ interface VerifyCliOptions {
   verbose?: boolean;
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 function useColor(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
