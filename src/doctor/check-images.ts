@@ -1,24 +1,10 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
+import { onPath } from '../load/ctr.js';
 import { PINNED_LABEL } from '../load/to-containerd.js';
 import { parseReference } from '../oci/reference.js';
 import { check, type CheckResult } from './check.js';
 import type { DoctorContext } from './doctor.js';
 
-async function onPath(name: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      await access(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
-}
 
 function normal(name: string): string {
   try {
@@ -32,7 +18,7 @@ function normal(name: string): string {
 async function dockerImages(ctx: DoctorContext): Promise<CheckResult[]> {
   const b = ctx.bundle!;
   const missing: string[] = [];
-  if (!(await onPath('docker'))) {
+  if (!((await onPath('docker')) !== undefined)) {
     return [check('images', 'images.docker', 'warn', 'the docker CLI is not on PATH: cannot check Docker\'s image store', 'run airgap doctor where `docker` works (as root)')];
   }
   for (const img of b.images) {

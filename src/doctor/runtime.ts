@@ -4,9 +4,9 @@
  * the sockets present. A node on Docker Engine through cri-dockerd keeps its images in Docker's
  * store, so containerd's k8s.io namespace and hosts.toml mean nothing to kubelet there.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_SOCKETS } from '../load/ctr.js';
+import { DEFAULT_SOCKETS, isSocket } from '../load/ctr.js';
 
 export type RuntimeKind = 'containerd' | 'docker' | 'cri-o' | 'unknown';
 
@@ -35,13 +35,6 @@ async function text(path: string): Promise<string | undefined> {
   }
 }
 
-async function isSocket(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isSocket();
-  } catch {
-    return false;
-  }
-}
 
 export function classifyEndpoint(endpoint: string): RuntimeKind {
   if (/cri-dockerd|dockershim/.test(endpoint)) return 'docker';

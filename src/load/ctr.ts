@@ -27,7 +27,8 @@ export interface CtrImage {
   labels: Record<string, string>;
 }
 
-async function onPath(name: string): Promise<string | undefined> {
+/** The executable `name` as PATH would find it, or undefined. */
+export async function onPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const p = join(dir, name);
@@ -41,7 +42,7 @@ async function onPath(name: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function isSocket(path: string): Promise<boolean> {
+export async function isSocket(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isSocket();
   } catch {

@@ -1,6 +1,7 @@
 import { BundleReader } from '../bundle/reader.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { imageFootprint, walkGraph } from './graph.js';
+import { bundleFacts, type BundleFacts } from './report.js';
 
 /**
  * What a bundle holds, from its metadata, index and manifests only: no layer byte is read, so a
@@ -24,17 +25,7 @@ export interface InspectImage {
 export interface InspectReport {
   schemaVersion: typeof INSPECT_SCHEMA_VERSION;
   tool: { name: string; version: string };
-  bundle: {
-    path: string;
-    size: number;
-    kind: 'airgap' | 'oci-layout';
-    formatVersion?: number;
-    created?: string;
-    createdBy?: { name: string; version: string };
-    kubernetes?: { version: string; distribution: string } | null;
-    /** The platform filter it was packed with ("all" or a list); absent for other tools' archives. */
-    platforms?: 'all' | string[];
-  };
+  bundle: BundleFacts;
   images: InspectImage[];
   blobs: {
     count: number;
@@ -81,12 +72,7 @@ export async function inspectBundle(path: string): Promise<InspectReport> {
     return {
       schemaVersion: INSPECT_SCHEMA_VERSION,
       tool: { name: TOOL_NAME, version: TOOL_VERSION },
-      bundle: {
-        path,
-        size: reader.tar.fileSize,
-        kind: md ? 'airgap' : 'oci-layout',
-        ...(md ? { formatVersion: md.formatVersion, created: md.created, createdBy: md.tool, kubernetes: md.kubernetes, platforms: md.platforms } : {}),
-      },
+      bundle: bundleFacts(path, reader),
       images,
       blobs: { count: digests.length, size, sizeWithoutDedup: images.reduce((s, i) => s + i.size, 0), shared: { count: sharedCount, bytesSaved: saved } },
       problems,

@@ -2,6 +2,7 @@
  * What `airgap verify` finds, as data: the text, JSON and JUnit reports are views of this.
  * The JSON report is this object (docs/verify.md documents it); field names are a contract.
  */
+import type { BundleReader } from '../bundle/reader.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -107,20 +108,36 @@ export interface NeededImage {
   found?: string[];
 }
 
+/** What a bundle says about itself (header-level facts shared by verify and inspect reports). */
+export interface BundleFacts {
+  path: string;
+  size: number;
+  /** airgap: has our metadata; oci-layout: another tool's OCI layout archive. */
+  kind: 'airgap' | 'oci-layout';
+  formatVersion?: number;
+  created?: string;
+  createdBy?: { name: string; version: string };
+  kubernetes?: { version: string; distribution: string } | null;
+  /** The platform filter it was packed with ("all" or a list); absent for other tools' archives. */
+  platforms?: 'all' | string[];
+}
+
+/** The facts of an open bundle, from its tar index and metadata; no blob is read. */
+export function bundleFacts(path: string, reader: BundleReader): BundleFacts {
+  const md = reader.metadata;
+  return {
+    path,
+    size: reader.tar.fileSize,
+    kind: md ? 'airgap' : 'oci-layout',
+    ...(md ? { formatVersion: md.formatVersion, created: md.created, createdBy: md.tool, kubernetes: md.kubernetes, platforms: md.platforms } : {}),
+  };
+}
+
 export interface VerifyReport {
   schemaVersion: typeof REPORT_SCHEMA_VERSION;
   tool: { name: string; version: string };
   /** The bundle checked; null when only a list was checked against a Kubernetes version. */
-  bundle: {
-    path: string;
-    size: number;
-    /** airgap: has our metadata; oci-layout: another tool's OCI layout archive. */
-    kind: 'airgap' | 'oci-layout';
-    formatVersion?: number;
-    created?: string;
-    createdBy?: { name: string; version: string };
-    kubernetes?: { version: string; distribution: string } | null;
-  } | null;
+  bundle: BundleFacts | null;
   options: { list?: string; kubernetes?: string; platforms?: string[] };
   ok: boolean;
   summary: { errors: number; warnings: number; checks: Record<CheckStatus, number>; images: number; blobs: number; bytesHashed: number; durationMs: number };

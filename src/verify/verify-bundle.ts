@@ -1,3 +1,4 @@
+import { bundleFacts } from './report.js';
 import { BundleReader } from '../bundle/reader.js';
 import { kubernetesImages, readImageList, type KubernetesImageSet, type ListEntry } from '../kubernetes/index.js';
 import { parsePlatformSelection, type PlatformSelection } from '../oci/platform.js';
@@ -121,14 +122,8 @@ export async function verifyBundle(path: string, opts: VerifyOptions = {}): Prom
       opts.onCheck?.(result);
     }
     const images = imageSummaries(ctx, checks);
-    const md = reader.metadata;
     return finishReport({
-      bundle: {
-        path,
-        size: reader.tar.fileSize,
-        kind: md ? 'airgap' : 'oci-layout',
-        ...(md ? { formatVersion: md.formatVersion, created: md.created, createdBy: md.tool, kubernetes: md.kubernetes } : {}),
-      },
+      bundle: bundleFacts(path, reader),
       options: {
         ...(opts.list !== undefined ? { list: opts.list } : {}),
         ...(opts.kubernetes !== undefined ? { kubernetes: opts.kubernetes } : {}),
