@@ -80,7 +80,7 @@ export function problemOf(ref: string, e: unknown, source?: string): ResolveProb
     return { ref, code: e.code, kind: e.kind, message: e.message, ...(e.hint ? { hint: e.hint } : {}), ...(source ? { source } : {}) };
   }
   const code = (e as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) {
+  if (typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+|AIRGAP_HTTP_[A-Z_]+)$/.test(code)) {
     return { ref, code, kind: 'remote', message: (e as Error).message, ...(source ? { source } : {}) };
   }
   throw e;
@@ -98,7 +98,7 @@ export function isBodyFailure(e: unknown): boolean {
   // undici wraps socket errors: look down the cause chain.
   for (let cur: unknown = e, i = 0; cur && typeof cur === 'object' && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_BODY_TIMEOUT|UND_ERR_RES_CONTENT_LENGTH_MISMATCH|ERR_STREAM_PREMATURE_CLOSE)$/.test(code)) return true;
+    if (typeof code === 'string' && /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_BODY_TIMEOUT|UND_ERR_RES_CONTENT_LENGTH_MISMATCH|ERR_STREAM_PREMATURE_CLOSE|AIRGAP_HTTP_[A-Z_]+)$/.test(code)) return true;
   }
   return false;
 }

@@ -1,0 +1,371 @@
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { ChunkedDecoder } from './chunked.js';
+import { HttpConnectionError } from './errors.js';
+import { bodyFraming, keepsAlive, parseResponseHead, type BodyFraming, type ResponseHeaders } from './response-head.js';
+
+export interface ConnectionTimeouts {
+  connectMs: number;
+  headersMs: number;
+  /** the body may stall (no bytes while we are reading) at most this long */
+  bodyIdleMs: number;
+}
+
+export interface TlsSettings {
+  ca?: string[];
+  rejectUnauthorized: boolean;
+}
+
+export interface H1Request {
+  method: 'GET' | 'HEAD';
+  url: URL;
+  headers: Record<string, string>;
+  signal?: AbortSignal | undefined;
+}
+
+export interface H1Response {
+  status: number;
+  headers: ResponseHeaders;
+  body: Readable;
+}
+
+/**
+ * Socket reads land in slices of a 1 MiB slab handed to the kernel (net's `onread`): no buffer
+ * allocated per read and reads as large as the socket has, which is what makes this client cost a
+ * third of undici's CPU per downloaded byte. A slab is replaced once less than MIN_READ is left;
+ * chunks still held downstream keep theirs alive until they are written.
+ */
+const SLAB_BYTES = 1024 * 1024;
+const MIN_READ = 64 * 1024;
+/** a body buffers this much ahead of its reader before the socket is paused */
+const BODY_HIGH_WATER = 512 * 1024;
+
+type Phase = 'connecting' | 'idle' | 'head' | 'body' | 'dead';
+
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r;
+  return Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+/** Header names and values go on the wire as they are: nothing that could end a line. */
+function checkHeader(name: string, value: string): void {
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) || /[\r\n\0]/.test(value)) {
+    throw new TypeError(`invalid HTTP header ${JSON.stringify(name)}`);
+  }
+}
+
+/** Throws on a header that could not go on the wire; the agent checks before taking a connection. */
+export function checkHeaders(headers: Record<string, string>): void {
+  for (const [k, v] of Object.entries(headers)) checkHeader(k, v);
+}
+
+class Body extends Readable {
+  constructor(private readonly conn: Connection) {
+    super({ highWaterMark: BODY_HIGH_WATER });
+  }
+
+  override _read(): void {
+    this.conn.resumeReading();
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    this.conn.bodyDestroyed(this);
+    cb(err);
+  }
+}
+
+/**
+ * One HTTP/1.1 connection (plain or TLS) carrying one request at a time. The pool hands it out,
+ * `send` writes a GET or HEAD and resolves with the response head; the body streams from the
+ * socket with backpressure, and the connection returns to its pool once the body ended cleanly
+ * on a keep-alive response, or is destroyed otherwise.
+ */
+export class Connection {
+  readonly socket: Socket;
+  readonly ready: Promise<void>;
+  /** has carried a response before: a failure before any byte of the next may be a stale socket */
+  reused = false;
+  /** bytes received for the current request */
+  received = 0;
+
+  private phase: Phase = 'connecting';
+  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private slabUsed = 0;
+  private given = 0;
+  private paused = false;
+
+  private method = 'GET';
+  private headParts: Buffer[] = [];
+  private headTimer: NodeJS.Timeout | undefined;
+  private resolveHead: ((r: H1Response) => void) | undefined;
+  private rejectHead: ((e: Error) => void) | undefined;
+
+  private body: Body | undefined;
+  private framing: BodyFraming = { kind: 'none' };
+  private remaining = 0;
+  private chunked: ChunkedDecoder | undefined;
+  private reusable = false;
+  private lastActivity = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private signal: AbortSignal | undefined;
+  private readonly onAbort = (): void => this.fail(abortError(this.signal!));
+
+  constructor(
+    url: URL,
+    tls: TlsSettings | undefined,
+    private readonly timeouts: ConnectionTimeouts,
+    /** called once when the body ended cleanly (true: reusable) or the connection died (false) */
+    private readonly done: (c: Connection, reusable: boolean) => void,
+  ) {
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    const onread = { buffer: (): Buffer => this.nextBuffer(), callback: (n: number, buf: Buffer): boolean => this.onRead(n, buf) };
+    // tls.connect honours onread as net.connect does (Node documents it); its types omit it.
+    const tlsOptions: TlsConnectionOptions & { onread: typeof onread } = { host, port, ...(isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'], ...tls, onread };
+    this.socket = tls ? tlsConnect(tlsOptions) : netConnect({ host, port, onread });
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.socket.destroy(new HttpConnectionError('AIRGAP_HTTP_CONNECT_TIMEOUT', `no connection to ${url.host} within ${this.timeouts.connectMs} ms`));
+      }, this.timeouts.connectMs);
+      this.socket.once(tls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        this.socket.setNoDelay(true);
+        this.phase = 'idle';
+        resolve();
+      });
+      this.rejectHead = (e) => {
+        clearTimeout(timer);
+        reject(e);
+      };
+    });
+    this.socket.on('error', (e) => this.fail(e));
+    this.socket.on('end', () => this.onEnd());
+    this.socket.on('close', () => this.onEnd());
+  }
+
+  get alive(): boolean {
+    return this.phase === 'idle' && !this.socket.destroyed;
+  }
+
+  send(req: H1Request): Promise<H1Response> {
+    if (this.phase !== 'idle') throw new Error(`connection is ${this.phase}, not idle`);
+    const { url, method } = req;
+    let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (k.toLowerCase() === 'host') continue;
+      checkHeader(k, v);
+      head += `${k}: ${v}\r\n`;
+    }
+    head += '\r\n';
+    this.method = method;
+    this.received = 0;
+    this.headParts = [];
+    this.phase = 'head';
+    this.signal = req.signal;
+    return new Promise<H1Response>((resolve, reject) => {
+      this.resolveHead = resolve;
+      this.rejectHead = reject;
+      if (req.signal?.aborted) {
+        this.fail(abortError(req.signal));
+        return;
+      }
+      req.signal?.addEventListener('abort', this.onAbort, { once: true });
+      this.headTimer = setTimeout(() => {
+        this.fail(new HttpConnectionError('AIRGAP_HTTP_HEADERS_TIMEOUT', `no response from ${url.host} within ${this.timeouts.headersMs} ms`));
+      }, this.timeouts.headersMs);
+      this.socket.ref();
+      this.socket.write(head, 'latin1');
+    });
+  }
+
+  private nextBuffer(): Buffer {
+    if (SLAB_BYTES - this.slabUsed < MIN_READ) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    this.given = this.slabUsed;
+    return this.slab.subarray(this.slabUsed);
+  }
+
+  /** net's onread callback: false pauses the socket until the body's reader asks for more. */
+  private onRead(n: number, buf: Buffer): boolean {
+    this.slabUsed = this.given + n;
+    const chunk = buf.subarray(0, n);
+    this.received += n;
+    try {
+      if (this.phase === 'head') return this.onHeadBytes(chunk);
+      if (this.phase === 'body') return this.onBodyBytes(chunk);
+    } catch (e) {
+      this.fail(e as Error);
+      return false;
+    }
+    // Bytes nobody asked for (idle or dead): the connection is out of step; drop it.
+    this.fail(new HttpConnectionError('AIRGAP_HTTP_BAD_RESPONSE', 'the server sent data without a request'));
+    return false;
+  }
+
+  private onHeadBytes(chunk: Buffer): boolean {
+    let data = chunk;
+    if (this.headParts.length) {
+      this.headParts.push(chunk);
+      data = Buffer.concat(this.headParts);
+    }
+    for (;;) {
+      const head = parseResponseHead(data);
+      if (!head) {
+        if (!this.headParts.length) this.headParts.push(Buffer.from(data)); // the slab is reused: keep a copy
+        else this.headParts = [data];
+        return true;
+      }
+      data = data.subarray(head.size);
+      if (head.status >= 100 && head.status < 200) {
+        if (head.status === 101) throw new HttpConnectionError('AIRGAP_HTTP_BAD_RESPONSE', 'the server switched protocols (101) on a plain request');
+        continue; // 100 Continue, 103 Early Hints: the real answer follows
+      }
+      this.headParts = [];
+      clearTimeout(this.headTimer);
+      this.framing = bodyFraming(this.method, head);
+      this.reusable = keepsAlive(head, this.framing);
+      this.remaining = this.framing.kind === 'length' ? this.framing.length : 0;
+      this.chunked = this.framing.kind === 'chunked' ? new ChunkedDecoder() : undefined;
+      this.body = new Body(this);
+      this.phase = 'body';
+      this.lastActivity = performance.now();
+      const resolve = this.resolveHead!;
+      this.resolveHead = undefined;
+      this.rejectHead = undefined;
+      resolve({ status: head.status, headers: head.headers, body: this.body });
+      if (this.framing.kind === 'none' || (this.framing.kind === 'length' && this.remaining === 0)) {
+        this.finish(data.length === 0);
+        return true;
+      }
+      this.armIdle();
+      return data.length ? this.onBodyBytes(data) : true;
+    }
+  }
+
+  private onBodyBytes(chunk: Buffer): boolean {
+    const body = this.body!;
+    this.lastActivity = performance.now();
+    let more = true;
+    switch (this.framing.kind) {
+      case 'length': {
+        const n = Math.min(this.remaining, chunk.length);
+        more = body.push(chunk.subarray(0, n));
+        this.remaining -= n;
+        if (this.remaining === 0) {
+          this.finish(n === chunk.length); // trailing bytes: the connection is out of step
+          return true;
+        }
+        break;
+      }
+      case 'chunked': {
+        const used = this.chunked!.feed(chunk, (b) => {
+          more = body.push(b) && more;
+        });
+        if (this.chunked!.done) {
+          this.finish(used === chunk.length);
+          return true;
+        }
+        break;
+      }
+      default:
+        more = body.push(chunk);
+    }
+    if (!more) this.paused = true;
+    return more;
+  }
+
+  /** The body's reader wants more. */
+  resumeReading(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.lastActivity = performance.now();
+    if (this.phase === 'body') this.socket.resume();
+  }
+
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.checkIdle(), this.timeouts.bodyIdleMs);
+  }
+
+  private checkIdle(): void {
+    if (this.phase !== 'body') return;
+    const now = performance.now();
+    // Paused: waiting for our own reader, not for the server.
+    if (this.paused) this.lastActivity = now;
+    const idle = now - this.lastActivity;
+    if (idle >= this.timeouts.bodyIdleMs) {
+      this.fail(new HttpConnectionError('AIRGAP_HTTP_BODY_TIMEOUT', `the response body stalled for ${idle < 10_000 ? `${Math.round(idle)} ms` : `${Math.round(idle / 1000)} s`}`));
+      return;
+    }
+    this.idleTimer = setTimeout(() => this.checkIdle(), this.timeouts.bodyIdleMs - idle);
+  }
+
+  /** The response ended where its framing says. */
+  private finish(reusable: boolean): void {
+    clearTimeout(this.idleTimer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.signal = undefined;
+    const body = this.body;
+    this.body = undefined;
+    this.paused = false;
+    if (reusable && this.reusable && !this.socket.destroyed) {
+      this.phase = 'idle';
+      this.reused = true;
+      if (this.socket.isPaused()) this.socket.resume();
+      this.socket.unref();
+      this.done(this, true);
+    } else {
+      this.phase = 'dead';
+      this.socket.destroy();
+      this.done(this, false);
+    }
+    body?.push(null);
+  }
+
+  private onEnd(): void {
+    if (this.phase === 'body' && this.framing.kind === 'close') {
+      this.reusable = false;
+      this.finish(false);
+      return;
+    }
+    if (this.phase === 'dead') return;
+    const what = this.phase === 'body'
+      ? `the server closed the connection ${this.framing.kind === 'length' ? `with ${this.remaining} bytes of the body still to come` : 'before the body ended'}`
+      : this.phase === 'head' ? 'the server closed the connection before answering' : 'the connection closed';
+    this.fail(new HttpConnectionError('AIRGAP_HTTP_PREMATURE_CLOSE', what));
+  }
+
+  /** The body's reader let go. Mid-body, the rest cannot be skipped cheaply: drop the connection. */
+  bodyDestroyed(body: Body): void {
+    if (this.body === body) {
+      this.body = undefined;
+      this.fail(Object.assign(new Error('response body destroyed by its reader'), { code: 'ERR_STREAM_DESTROYED' }));
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.phase === 'dead') return;
+    this.phase = 'dead';
+    clearTimeout(this.headTimer);
+    clearTimeout(this.idleTimer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.signal = undefined;
+    this.socket.destroy();
+    const reject = this.rejectHead;
+    this.rejectHead = undefined;
+    this.resolveHead = undefined;
+    const body = this.body;
+    this.body = undefined;
+    this.done(this, false);
+    if (reject) reject(e);
+    else if (body && !body.destroyed) body.destroy(e);
+  }
+
+  destroy(): void {
+    this.fail(new HttpConnectionError('AIRGAP_HTTP_PREMATURE_CLOSE', 'the client closed the connection'));
+  }
+}
