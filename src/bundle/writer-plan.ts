@@ -1,6 +1,6 @@
 import type { Descriptor } from '../oci/descriptor.js';
 import { Annotation } from '../oci/descriptor.js';
-import { digestAlgorithm, digestOf } from '../oci/digest.js';
+import { digestAlgorithm, digestOf, type Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-type.js';
 import { blobPath, BundleEntry, type BundleMetadata } from './metadata.js';
 import { planTarLayout, type TarLayout, type TarLayoutEntry } from './tar-layout.js';
@@ -8,7 +8,8 @@ import { planTarLayout, type TarLayout, type TarLayoutEntry } from './tar-layout
 /**
  * The whole bundle, planned before any layer moves (docs/bundle-format.md): metadata, oci-layout,
  * index.json, every manifest, every config, then every layer, each blob once. Entries with `data`
- * are held in memory (all small); layers are streamed into place by a writer.
+ * are held in memory (all small); entries with `file` (the executables of --include-loader, ~100 MiB
+ * each) are copied from their file by the writer; layers are streamed into place by a writer.
  */
 
 export type PlannedEntryKind = 'metadata' | 'oci-layout' | 'index' | 'loader' | 'manifest' | 'config' | 'layer';
@@ -17,8 +18,24 @@ export interface PlannedEntry extends TarLayoutEntry {
   readonly kind: PlannedEntryKind;
   /** for blobs */
   readonly descriptor?: Descriptor;
-  /** the bytes of every entry but layers */
+  /** the bytes of every entry but layers and files */
   readonly data?: Buffer;
+  /** an entry copied from a file, checked against the size and digest it had when planned */
+  readonly file?: PlannedFile;
+}
+
+export interface PlannedFile {
+  readonly path: string;
+  readonly digest: Digest;
+}
+
+/** A file carried in the bundle as is (an executable): its size and digest as the metadata records them. */
+export interface BundlePlanFile {
+  /** the entry name at the top of the tar */
+  name: string;
+  path: string;
+  size: number;
+  digest: Digest;
 }
 
 export interface BundlePlanImage {
@@ -41,7 +58,7 @@ export interface BundlePlanInput {
   configs: readonly BundleBlobWithData[];
   layers: readonly Descriptor[];
   /** executables carried outside the OCI layout (metadata.loaders lists them), mode 0755 */
-  loaders?: readonly { name: string; data: Buffer }[];
+  loaders?: readonly BundlePlanFile[];
   /** seconds since the epoch, for every tar header */
   mtime: number;
 }
@@ -93,14 +110,14 @@ export function encodeMetadata(metadata: BundleMetadata): Buffer {
 }
 
 export function planBundle(input: BundlePlanInput): BundlePlan {
-  type Pending = { name: string; size: number; kind: PlannedEntryKind; descriptor?: Descriptor; data?: Buffer; mode?: number };
+  type Pending = { name: string; size: number; kind: PlannedEntryKind; descriptor?: Descriptor; data?: Buffer; file?: PlannedFile; mode?: number };
   const pending: Pending[] = [];
   const metadata = encodeMetadata(input.metadata);
   pending.push({ name: BundleEntry.Metadata, size: metadata.byteLength, kind: 'metadata', data: metadata });
   pending.push({ name: BundleEntry.OciLayout, size: OCI_LAYOUT_BYTES.byteLength, kind: 'oci-layout', data: OCI_LAYOUT_BYTES });
   const index = encodeIndexJson(input.images);
   pending.push({ name: BundleEntry.Index, size: index.byteLength, kind: 'index', data: index });
-  for (const l of input.loaders ?? []) pending.push({ name: l.name, size: l.data.byteLength, kind: 'loader', data: l.data, mode: 0o755 });
+  for (const l of input.loaders ?? []) pending.push({ name: l.name, size: l.size, kind: 'loader', file: { path: l.path, digest: l.digest }, mode: 0o755 });
 
   const seen = new Set<string>();
   const addBlob = (kind: PlannedEntryKind, descriptor: Descriptor, data?: Buffer): void => {
@@ -118,7 +135,7 @@ export function planBundle(input: BundlePlanInput): BundlePlan {
   const layout = planTarLayout(pending, input.mtime);
   const entries: PlannedEntry[] = layout.entries.map((e, i) => {
     const p = pending[i]!;
-    return { ...e, kind: p.kind, ...(p.descriptor ? { descriptor: p.descriptor } : {}), ...(p.data ? { data: p.data } : {}) };
+    return { ...e, kind: p.kind, ...(p.descriptor ? { descriptor: p.descriptor } : {}), ...(p.data ? { data: p.data } : {}), ...(p.file ? { file: p.file } : {}) };
   });
   const blobs = new Map<string, PlannedEntry>();
   for (const e of entries) if (e.descriptor) blobs.set(e.descriptor.digest, e);

@@ -6,14 +6,16 @@ import { digestAlgorithm, Digester } from '../oci/digest.js';
 import { TAR_END_SIZE, tarPadding } from './tar-header.js';
 import { layoutHeader } from './tar-layout.js';
 import { OutputBrokenError, WriterStateError } from './writer-errors.js';
+import { copyPlannedFile } from './writer-file-entry.js';
 import type { BundlePlan, PlannedEntry } from './writer-plan.js';
 
 /**
  * Writes a planned bundle as one stream (`-o -`): entries strictly in plan order. The entries held
- * in memory are written by the writer itself as their turn comes; a layer's push waits for its turn
- * (its source stream stays paused meanwhile, so a few pushes started ahead cost a socket buffer
- * each, not memory that grows with the bundle). Bytes sent cannot be taken back: a blob that fails
- * verification breaks the stream; a network failure mid-blob continues where it stopped.
+ * in memory or copied from a file are written by the writer itself as their turn comes; a layer's
+ * push waits for its turn (its source stream stays paused meanwhile, so a few pushes started ahead
+ * cost a socket buffer each, not memory that grows with the bundle). Bytes sent cannot be taken
+ * back: a blob that fails verification breaks the stream; a network failure mid-blob continues
+ * where it stopped.
  */
 
 interface Sending {
@@ -43,7 +45,7 @@ export class BundleStreamWriter implements ResumableStorage {
     out.on('close', () => {
       if (this.cursor < plan.entries.length || !this.finished) this.fail(new OutputBrokenError('the output was closed before the end'));
     });
-    this.pumping = this.pump();
+    this.pumping = this.pumpOrFail();
   }
 
   private finished = false;
@@ -73,16 +75,27 @@ export class BundleStreamWriter implements ResumableStorage {
     }
   }
 
-  /** Write every in-memory entry at the cursor, then wake the push whose turn it is. */
+  /** Write every in-memory or file entry at the cursor, then wake the push whose turn it is. */
   private async pump(): Promise<void> {
     const entries = this.plan.entries;
-    while (this.cursor < entries.length && entries[this.cursor]!.data) {
-      const e = entries[this.cursor]!;
-      await this.write(Buffer.concat([layoutHeader(this.plan.layout, e), e.data!, Buffer.alloc(tarPadding(e.size))]));
+    for (let e = entries[this.cursor]; e && (e.data || e.file); e = entries[this.cursor]) {
+      if (e.data) {
+        await this.write(Buffer.concat([layoutHeader(this.plan.layout, e), e.data, Buffer.alloc(tarPadding(e.size))]));
+      } else {
+        await this.write(layoutHeader(this.plan.layout, e));
+        // New buffers each time: the output stream may hold on to a chunk after write() returned.
+        await copyPlannedFile({ ...e, file: e.file! }, (chunk) => this.write(chunk), { reuse: false });
+        await this.write(Buffer.alloc(tarPadding(e.size)));
+      }
       this.cursor++;
     }
     this.waiters.get(this.cursor)?.();
     this.waiters.delete(this.cursor);
+  }
+
+  /** pump(), its failure (a file entry that changed, an output gone) breaking the stream for every waiter. */
+  private pumpOrFail(): Promise<void> {
+    return this.pump().catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))));
   }
 
   private async turn(i: number): Promise<void> {
@@ -158,7 +171,7 @@ export class BundleStreamWriter implements ResumableStorage {
       await this.write(Buffer.alloc(tarPadding(e.size)));
       this.sending.delete(desc.digest);
       this.cursor = i + 1;
-      this.pumping = this.pump();
+      this.pumping = this.pumpOrFail();
       await this.pumping;
     } catch (err) {
       s.active = false;

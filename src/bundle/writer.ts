@@ -11,21 +11,31 @@ import { digestAlgorithm, Digester } from '../oci/digest.js';
 import { TAR_END_SIZE, tarPadding } from './tar-header.js';
 import { layoutHeader } from './tar-layout.js';
 import { FileError } from '../errors.js';
-import { NotEnoughSpaceError, OutputBusyError, WriterStateError } from './writer-errors.js';
+import { NotEnoughSpaceError, OutputBusyError, OutputSyncError, WriterStateError } from './writer-errors.js';
+import { copyPlannedFile, digestOfRange } from './writer-file-entry.js';
 import { JOURNAL_VERSION, readJournal, removeJournal, writeJournal, writeJournalSync, type WriterJournal } from './writer-journal.js';
 import type { BundlePlan, PlannedEntry } from './writer-plan.js';
+import { DataSyncer } from './writer-sync.js';
 import { trace } from '../trace.js';
 
 /**
  * Writes a planned bundle into a file: every entry straight to its final offset in OUT.partial
  * (positional writes, so blobs land in parallel and in any order), checkpointed to OUT.partial.json
  * so a re-run with the same plan continues where the last one stopped, and renamed to OUT only
- * when every blob is in and verified. Nothing partial ever sits under OUT.
+ * when every blob is in and verified. Nothing partial ever sits under OUT. What is written is
+ * flushed to disk in the background as it piles up (./writer-sync.ts), so the fdatasync before the
+ * rename has only the tail left.
  */
 
 /** Bytes gathered before a positional write; on a slow link a batch is also written after FLUSH_MS. */
 const WRITE_BATCH = 512 * 1024;
 const FLUSH_MS = 250;
+/**
+ * Bytes written between background fdatasyncs. Measured on ext4 (343 MiB, scale 1): the fdatasync
+ * before the rename took ~130 ms without, ~8 / ~10 / ~35 ms at 32 / 64 / 128 MiB, the transfer
+ * unchanged; 64 keeps the tail short with half the flushes of 32 (each is a journal commit).
+ */
+export const FLUSH_EVERY = 64 * 1024 * 1024;
 
 export interface BundleFileWriterOptions {
   /** how often progress is made durable (fdatasync + journal), default 1000 ms */
@@ -34,6 +44,10 @@ export interface BundleFileWriterOptions {
   created: string;
   /** a message for the user: an earlier partial bundle discarded, a resume */
   onNotice?(code: 'PARTIAL_DISCARDED' | 'RESUMING', message: string): void;
+  /** bytes written between background flushes, default FLUSH_EVERY; 0: flush only at checkpoints */
+  flushEveryBytes?: number;
+  /** fdatasync of the partial file (default fh.datasync()): a seam for tests to count or fail it */
+  sync?(fh: FileHandle): Promise<void>;
 }
 
 export interface ResumeInfo {
@@ -107,6 +121,7 @@ export class BundleFileWriter implements ResumableStorage {
   private closed = false;
   private readonly onExit = (): void => this.checkpointSync();
   private resumeInfo: ResumeInfo = { blobs: 0, bytes: 0 };
+  private readonly syncer: DataSyncer;
 
   private constructor(
     readonly output: string,
@@ -118,6 +133,17 @@ export class BundleFileWriter implements ResumableStorage {
     this.description = `bundle ${output}`;
     this.partialPath = partialPathOf(output);
     this.journalPath = journalPathOf(output);
+    const sync = opts.sync;
+    this.syncer = new DataSyncer(
+      sync ? () => sync(fh) : () => fh.datasync(),
+      opts.flushEveryBytes ?? FLUSH_EVERY,
+      (e) => new OutputSyncError(this.partialPath, e),
+    );
+  }
+
+  /** Flushes started in the background so far (traces and tests). */
+  get backgroundFlushes(): number {
+    return this.syncer.background;
   }
 
   /** The journal of an interrupted earlier run for this output, if any (its `created` is reused on resume). */
@@ -203,13 +229,24 @@ export class BundleFileWriter implements ResumableStorage {
     }
   }
 
-  /** Every header, every in-memory entry (metadata, index, manifests, configs) and the end blocks. */
+  /**
+   * Every header, every in-memory entry (metadata, index, manifests, configs), every entry copied
+   * from a file (executables; checked against the plan as they are copied) and the end blocks.
+   */
   private async writeFixedParts(): Promise<void> {
     for (const e of this.plan.entries) {
       const header = layoutHeader(this.plan.layout, e);
       if (e.data) {
         const buf = Buffer.concat([header, e.data, Buffer.alloc(tarPadding(e.size))]);
         await this.writeAt(buf, e.headerOffset);
+      } else if (e.file) {
+        await this.writeAt(header, e.headerOffset);
+        let pos = e.dataOffset;
+        await copyPlannedFile({ ...e, file: e.file }, async (chunk) => {
+          await this.writeAt(chunk, pos);
+          pos += chunk.byteLength;
+        }, { reuse: true });
+        await this.writeAt(Buffer.alloc(tarPadding(e.size)), pos);
       } else {
         await this.writeAt(header, e.headerOffset);
       }
@@ -220,14 +257,18 @@ export class BundleFileWriter implements ResumableStorage {
   private async writeAt(buf: Buffer, position: number): Promise<void> {
     let off = 0;
     while (off < buf.byteLength) {
+      this.syncer.check();
       const { bytesWritten } = await this.fh.write(buf, off, buf.byteLength - off, position + off);
+      this.syncer.wrote(bytesWritten);
       off += bytesWritten;
     }
   }
 
   /** Write `total` bytes from `bufs` at `position`, finishing a short write. */
   private async writevAt(bufs: Buffer[], total: number, position: number): Promise<void> {
+    this.syncer.check();
     let { bytesWritten } = await this.fh.writev(bufs, position);
+    this.syncer.wrote(bytesWritten);
     if (bytesWritten === total) return;
     // A short writev (rare: signals, quotas): write the rest plainly.
     for (const b of bufs) {
@@ -376,13 +417,17 @@ export class BundleFileWriter implements ResumableStorage {
     };
   }
 
-  /** Make progress so far durable: data first, then the journal that points at it. */
+  /**
+   * Make progress so far durable: data first, then the journal that points at it. The snapshot
+   * is taken before the flush, so it claims only bytes whose write completed before the flush
+   * was asked for: bytes the flush covers.
+   */
   async checkpoint(): Promise<void> {
     if (this.closed) return;
     if (this.checkpointing) return this.checkpointing;
     this.checkpointing = (async () => {
       const journal = this.snapshot();
-      await this.fh.datasync();
+      await this.syncer.flush();
       await writeJournal(this.journalPath, journal);
     })().finally(() => {
       this.checkpointing = undefined;
@@ -391,7 +436,8 @@ export class BundleFileWriter implements ResumableStorage {
   }
 
   private checkpointSync(): void {
-    if (this.closed) return;
+    // After a failed flush the data on disk is in doubt: the last journal written stays.
+    if (this.closed || this.syncer.failure) return;
     try {
       fdatasyncSync(this.fh.fd);
       writeJournalSync(this.journalPath, this.snapshot());
@@ -420,8 +466,8 @@ export class BundleFileWriter implements ResumableStorage {
     await this.checkpointing;
     await this.verifyFixedParts();
     trace('writer: fixed parts read back');
-    await this.fh.datasync();
-    trace('writer: fdatasync');
+    await this.syncer.flush();
+    trace(`writer: fdatasync (after ${this.syncer.background} in the background)`);
     this.closed = true;
     process.off('exit', this.onExit);
     await this.fh.close();
@@ -440,6 +486,11 @@ export class BundleFileWriter implements ResumableStorage {
     for (const e of this.plan.entries) {
       const header = layoutHeader(this.plan.layout, e);
       await check(e.data ? Buffer.concat([header, e.data]) : header, e.headerOffset, `entry ${e.name}`);
+      if (e.file) {
+        const read = async (buf: Buffer, length: number, position: number): Promise<number> => (await this.fh.read(buf, 0, length, position)).bytesRead;
+        const actual = await digestOfRange(read, e.dataOffset, e.size, digestAlgorithm(e.file.digest));
+        if (actual !== e.file.digest) throw new WriterStateError(`entry ${e.name} of ${this.description} reads back wrong`, { position: e.dataOffset });
+      }
     }
     await check(Buffer.alloc(TAR_END_SIZE), this.plan.layout.endOffset, 'the end of the archive');
   }

@@ -3,24 +3,28 @@
  * (npm run build:exe), carried in the bundle outside the OCI layout so a node with no Node.js
  * needs only the bundle: `tar -xf bundle.tar airgap-linux-amd64 && ./airgap-linux-amd64 load …`.
  */
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BundleLoader } from '../bundle/metadata.js';
-import type { Digest } from '../oci/digest.js';
+import type { BundlePlanFile } from '../bundle/writer-plan.js';
+import { Digester } from '../oci/digest.js';
 import { formatPlatform, type PlatformSelection } from '../oci/platform.js';
 import { UsageError } from '../errors.js';
 
 /** The platforms executables are built for, and their names. */
 export const LOADER_PLATFORMS: Record<string, string> = { 'linux/amd64': 'airgap-linux-amd64', 'linux/arm64': 'airgap-linux-arm64' };
 
-export interface LoaderFile {
+/**
+ * An executable as found when the bundle is planned. Only its size and digest are kept: the
+ * bundle writer copies it from `path` in chunks and fails if it no longer matches them.
+ */
+export interface LoaderFile extends BundlePlanFile {
   platform: string;
-  name: string;
-  data: Buffer;
 }
+
+/** Read in chunks this large while hashing (an executable is ~100 MiB: never held whole). */
+const HASH_CHUNK = 1024 * 1024;
 
 /** Where executables are looked for: the given dir; else next to a running executable, then dist/exe. */
 export function loaderDirs(dir?: string): string[] {
@@ -50,17 +54,19 @@ export async function readLoaders(platforms: PlatformSelection, dir?: string): P
         details: { name, platform, looked: dirs },
       });
     }
-    out.push({ platform, name, data: await readFile(path) });
+    out.push({ platform, name, path, ...(await hashFile(path)) });
   }
   return out;
 }
 
+/** Size and sha256 digest of a file, read in chunks. */
+export async function hashFile(path: string): Promise<Pick<LoaderFile, 'size' | 'digest'>> {
+  const digester = new Digester('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: HASH_CHUNK })) digester.update(chunk as Buffer);
+  return { size: digester.size, digest: digester.digest() };
+}
+
 /** The metadata entry of each carried executable. */
 export function loaderMetadata(files: readonly LoaderFile[]): BundleLoader[] {
-  return files.map((f) => ({
-    platform: f.platform,
-    name: f.name,
-    size: f.data.byteLength,
-    digest: `sha256:${createHash('sha256').update(f.data).digest('hex')}` as Digest,
-  }));
+  return files.map((f) => ({ platform: f.platform, name: f.name, size: f.size, digest: f.digest }));
 }

@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { BundleFileWriter } from '../../src/bundle/writer.js';
-import { OutputBusyError, WriterStateError } from '../../src/bundle/writer-errors.js';
+import { OutputBusyError, OutputSyncError, WriterStateError } from '../../src/bundle/writer-errors.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { BundleStreamWriter } from '../../src/bundle/writer-stream.js';
 import { DigestMismatchError } from '../../src/content/errors.js';
 import { copyBlob } from '../../src/content/copy-graph.js';
@@ -163,6 +164,131 @@ describe('BundleFileWriter', () => {
     await writeFile(`${out}.partial.lock`, '999999999\n');
     const w2 = await BundleFileWriter.open(out, f.plan, { created: f.plan.metadata.created });
     await w2.close();
+  });
+});
+
+/** A blob in 64 KiB chunks (as a socket brings it), dying after `failAt` bytes if given. */
+function chunked(data: Buffer, failAt = data.byteLength): Readable {
+  return Readable.from((async function* () {
+    for (let i = 0; i < failAt; i += 64 * 1024) yield data.subarray(i, Math.min(i + 64 * 1024, failAt));
+    if (failAt < data.byteLength) throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+  })());
+}
+
+/**
+ * The partial file's fdatasync, counted (and not done for real: these tests are about when it is
+ * asked for; every other test syncs for real); the calls listed in `hold` wait for `release()`.
+ */
+function countingSync(opts: { hold?: number[]; fail?: (call: number) => boolean } = {}) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const state = { calls: 0, running: 0, maxRunning: 0, held: 0, release };
+  const sync = async (fh: FileHandle): Promise<void> => {
+    const call = ++state.calls;
+    state.running++;
+    state.maxRunning = Math.max(state.maxRunning, state.running);
+    try {
+      if (opts.hold?.includes(call)) {
+        state.held++;
+        await gate;
+        state.held--;
+      }
+      if (opts.fail?.(call)) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', syscall: 'fdatasync' });
+      void fh;
+    } finally {
+      state.running--;
+    }
+  };
+  return { sync, state };
+}
+
+const turns = async (n = 20): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('BundleFileWriter: flushing to disk', () => {
+  it('flushes what is written in the background while blobs stream in, one flush at a time, without holding up the writes', async (t) => {
+    const dir = await tempDir(t);
+    const f = fixture(1_000_000);
+    const out = join(dir, 'b.tar');
+    // Call 1 is the checkpoint at open; call 2, the first background flush, is held until released.
+    const { sync, state } = countingSync({ hold: [2] });
+    const w = await BundleFileWriter.open(out, f.plan, { created: f.plan.metadata.created, checkpointMs: 60_000, flushEveryBytes: 256 * 1024, sync });
+    assert.equal(state.calls, 1);
+    const [first, ...rest] = f.plan.layers.map((e) => e.descriptor!);
+    await w.push(first!, chunked(f.sources.get(first!.digest)!.get(first!.digest)!));
+    assert.equal(state.calls, 2, 'a flush started after the first 512 KiB batch of a 1 MB blob');
+    assert.equal(state.held, 1, 'and the blob was written whole while it was still running');
+    state.release();
+    for (const d of rest) await w.push(d, chunked(f.sources.get(d.digest)!.get(d.digest)!));
+    assert.ok(w.backgroundFlushes >= 4, `${w.backgroundFlushes} background flushes for ~4 MB`);
+    assert.equal(state.calls, 1 + w.backgroundFlushes, 'flushes before the commit: the one at open, then only background ones');
+    await w.commit();
+    assert.equal(state.maxRunning, 1, 'never two at once');
+    const entries = await readTar(await readFile(out));
+    for (const e of entries.filter((x) => x.name.startsWith('blobs/'))) assert.equal(sha256(e.data), e.name.slice('blobs/sha256/'.length));
+  });
+
+  it('a checkpoint claims only bytes a completed flush covers', async (t) => {
+    const dir = await tempDir(t);
+    const f = fixture(1_000_000);
+    const out = join(dir, 'b.tar');
+    const { sync, state } = countingSync({ hold: [2] });
+    const w = await BundleFileWriter.open(out, f.plan, { created: f.plan.metadata.created, checkpointMs: 60_000, flushEveryBytes: 256 * 1024, sync });
+    t.after(() => w.close());
+    const desc = f.plan.layers[0]!.descriptor!;
+    const data = f.sources.get(desc.digest)!.get(desc.digest)!;
+    await assert.rejects(w.push(desc, chunked(data, 700_000)), /connection reset/);
+    assert.equal(state.held, 1, 'the background flush of the first 512 KiB batch is still running');
+    const checkpoint = w.checkpoint();
+    await turns();
+    const journal = (): Promise<{ partial: Record<string, number> }> => readFile(`${out}.partial.json`, 'utf8').then((s) => JSON.parse(s) as { partial: Record<string, number> });
+    assert.deepEqual((await journal()).partial, {}, 'no journal claims the 700 000 bytes before they are flushed');
+    assert.equal(state.calls, 2, 'the checkpoint waits for the running flush instead of starting a second one');
+    state.release();
+    await checkpoint;
+    assert.equal(state.calls, 3, 'and then flushes the bytes written after that one started');
+    assert.deepEqual((await journal()).partial, { [desc.digest]: 700_000 });
+  });
+
+  it('a failed flush fails the pack with an io error (not retried), and no later checkpoint claims anything', async (t) => {
+    const dir = await tempDir(t);
+    const f = fixture(1_000_000);
+    const out = join(dir, 'b.tar');
+    const { sync, state } = countingSync({ fail: (call) => call >= 2 });
+    const w = await BundleFileWriter.open(out, f.plan, { created: f.plan.metadata.created, checkpointMs: 60_000, flushEveryBytes: 64 * 1024, sync });
+    const desc = f.plan.layers[0]!.descriptor!;
+    const data = f.sources.get(desc.digest)!.get(desc.digest)!;
+    const fetches: number[] = [];
+    const src = { fetch: async (_d: Descriptor, o: { offset?: number } = {}) => (fetches.push(o.offset ?? 0), chunked(data.subarray(o.offset ?? 0))) };
+    let err: unknown;
+    await copyBlob(src, w, desc, { retries: 3, retryDelayMs: 1 }).catch((e: unknown) => (err = e));
+    assert.ok(err instanceof OutputSyncError, String(err));
+    assert.equal(err.code, 'ERR_OUTPUT_SYNC');
+    assert.equal(err.kind, 'io');
+    assert.equal(exitCodeFor(err.kind), 3);
+    assert.match(err.message, /b\.tar\.partial.*EIO/);
+    assert.deepEqual(fetches, [0], 'a disk failure is not retried like a network one');
+    await assert.rejects(w.checkpoint(), OutputSyncError);
+    const calls = state.calls;
+    await w.close();
+    assert.equal(state.calls, calls, 'no fdatasync after the failure: it could succeed over lost pages');
+    const journal = JSON.parse(await readFile(`${out}.partial.json`, 'utf8')) as { done: string[]; partial: Record<string, number> };
+    assert.deepEqual([journal.done, journal.partial], [[], {}], 'the journal from before the failure stays');
+  });
+
+  it('a failed final flush fails the commit: nothing under the final name', async (t) => {
+    const dir = await tempDir(t);
+    const f = fixture();
+    const out = join(dir, 'b.tar');
+    let failing = false;
+    const { sync } = countingSync({ fail: () => failing });
+    const w = await BundleFileWriter.open(out, f.plan, { created: f.plan.metadata.created, checkpointMs: 60_000, flushEveryBytes: 0, sync });
+    await writeAll(w, f);
+    failing = true;
+    await assert.rejects(w.commit(), (e: unknown) => e instanceof OutputSyncError && e.kind === 'io');
+    await w.close();
+    assert.deepEqual((await readdir(dir)).filter((n) => n === 'b.tar'), []);
   });
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import type { BundleMetadata } from '../../src/bundle/metadata.js';
-import { planBundle, type BundlePlan } from '../../src/bundle/writer-plan.js';
+import { planBundle, type BundlePlan, type BundlePlanFile } from '../../src/bundle/writer-plan.js';
 import { NotFoundError } from '../../src/content/errors.js';
 import { MemoryStore } from '../../src/content/memory-store.js';
 import type { FetchOptions } from '../../src/content/target.js';
@@ -199,7 +199,7 @@ export async function tempDir(t: { after(fn: () => Promise<void> | void): void }
 }
 
 /** A bundle plan over test images, built directly (no resolution): for writer tests. */
-export function planOf(reg: TestRegistry, images: TestImage[], mtime = 1700000000): BundlePlan {
+export function planOf(reg: TestRegistry, images: TestImage[], mtime = 1700000000, loaders: BundlePlanFile[] = []): BundlePlan {
   const manifests: { descriptor: Descriptor; data: Buffer }[] = [];
   const configs: { descriptor: Descriptor; data: Buffer }[] = [];
   const layers: Descriptor[] = [];
@@ -218,6 +218,7 @@ export function planOf(reg: TestRegistry, images: TestImage[], mtime = 170000000
     platforms: 'all',
     images: images.map((i) => ({ ref: i.ref, digest: (i.index ?? i.manifests[0]!.manifest).digest, mediaType: MediaType.OciIndex, size: 1 })),
     blobs: { count: 0, size: 0, sizeWithoutDedup: 0 },
+    ...(loaders.length ? { loaders: loaders.map((l) => ({ platform: 'linux/amd64', name: l.name, size: l.size, digest: l.digest })) } : {}),
   };
   return planBundle({
     metadata,
@@ -225,6 +226,7 @@ export function planOf(reg: TestRegistry, images: TestImage[], mtime = 170000000
     manifests,
     configs,
     layers,
+    ...(loaders.length ? { loaders } : {}),
     mtime,
   });
 }
