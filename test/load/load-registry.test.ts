@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
 import { BundleReader } from '../../src/bundle/reader.js';
@@ -17,8 +16,8 @@ import type { LoadEvent } from '../../src/load/events.js';
 import { load } from '../../src/load/load.js';
 import { generateImages, skopeoRegistryFlags, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
 import { bundleFromLayout } from '../helpers/lab-bundle.js';
+import { CLI } from '../helpers/cli.js';
 
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 let work: string;

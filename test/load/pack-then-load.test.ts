@@ -7,14 +7,12 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { digestOf } from '../../src/oci/digest.js';
 import { generateImages, seedRegistry, skopeoRegistryFlags, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
-
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+import { CLI } from '../helpers/cli.js';
 
 let work: string;
 let gen: GeneratedImages;

@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import {
   assertIsolatedNetwork,
@@ -18,6 +17,7 @@ import {
 } from '../../scripts/lab/index.js';
 import type { BundleMetadata } from '../../src/bundle/metadata.js';
 import { readTar } from './helpers.js';
+import { CLI } from '../helpers/cli.js';
 
 const isolated = await assertIsolatedNetwork().then(() => true, () => false);
 
@@ -27,7 +27,6 @@ const isolated = await assertIsolatedNetwork().then(() => true, () => false);
  * `unshare -n` only: containerd and the client must have no way out.
  */
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const EPOCH = '1700000000';
 
 interface Run {

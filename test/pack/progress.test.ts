@@ -1,15 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { createPackReporter } from '../../src/cli/progress.js';
 import { formatBytes, formatDuration, RateMeter } from '../../src/cli/progress-format.js';
 import type { PackEvent } from '../../src/pack/events.js';
 import { defaultOutputName } from '../../src/pack/pack.js';
 import { parsePlatformSelection } from '../../src/oci/platform.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+import { CLI } from '../helpers/cli.js';
 
 const EVENTS: PackEvent[] = [
   { event: 'start', kubernetes: { version: 'v1.30.14', distribution: 'kubeadm', requested: 'v1.30.14', exact: true }, platforms: 'linux/amd64', defaultPlatform: true, images: 1, output: 'k8s.tar' },

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { CLI } from '../helpers/cli.js';
 
 /**
  * What the reliability suites and the soak script share: running the built CLI as a user would
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * registry over plain HTTP (not our client): every manifest it serves, with every blob it names.
  */
 
-export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export { CLI };
 export const EPOCH = '1700000000';
 
 export interface CliRun {

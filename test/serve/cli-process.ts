@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI } from '../helpers/cli.js';
 
-/** dist/src/cli/main.js, from dist/test/serve/. */
-export const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+export { CLI };
 
 export interface ServeProcess {
   child: ChildProcess;

@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { makeBundle, makeTempDir, type BuiltBundle } from '../helpers/make-bundle.js';
 import { findAll, parseXml } from '../helpers/xml.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+import { CLI as MAIN } from '../helpers/cli.js';
 
 interface Run {
   code: number;

@@ -22,7 +22,10 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<{ register: Regist
  * every command when it names none of them (--help, `help pack`, a typo commander should answer).
  */
 export async function registerCommands(program: Command, argv: readonly string[] = []): Promise<void> {
-  const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  const args = argv.slice(2);
+  const name = args.find((a) => !a.startsWith('-'));
+  // `airgap --version` needs no command at all.
+  if (name === undefined && args.length > 0 && args.every((a) => a === '--version' || a === '-V')) return;
   const chosen = COMMANDS.filter(([n]) => n === name);
   const modules = await Promise.all((chosen.length ? chosen : COMMANDS).map(([, load]) => load()));
   for (const m of modules) m.register(program);
