@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import type { Agent, Dispatcher } from 'undici';
 import { AirgapError } from '../errors.js';
 import { CaFileError, parseErrorBody, RegistryResponseError, RegistryTlsError, RegistryUnavailableError } from './errors.js';
 import { safeEmit, type EventSink } from './events.js';
@@ -76,7 +75,7 @@ export async function readLimited(body: Readable, max: number): Promise<{ data: 
   return { data: Buffer.concat(chunks, n), truncated: false };
 }
 
-/** Drop a body we will not read; undici reports destroying it as an error, which nobody needs to hear. */
+/** Drop a body we will not read; destroying it mid-way reports an error nobody needs to hear. */
 export function abandon(body: Readable): void {
   body.on('error', () => {});
   body.destroy();
@@ -117,17 +116,12 @@ function loadCaFile(path: string): string[] {
  * retries with backoff (honouring Retry-After) on throttling, 5xx and dropped connections, and
  * redirects followed by hand so Authorization never leaves the registry's origin.
  *
- * GET and HEAD (manifests, tokens, every blob byte) go through our own HTTP/1.1 client (h1/):
- * measured on a 343 MiB pack it needs about a third of undici's CPU per byte, which on a small
- * machine is most of pack's time. Requests with a body (uploads, OAuth2 token POSTs) go through
- * undici, loaded only then: pack never pays for loading it.
+ * Every request goes through our own HTTP/1.1 client (h1/): measured on a 343 MiB pack it needs
+ * about a third of undici's CPU per downloaded byte, and sending costs less too; on a small
+ * machine shared with the registry that is most of pack's and load's time.
  */
 export class Transport {
-  private readonly ca: string[] | undefined;
   private readonly h1: H1Agent;
-  private secureAgent: Agent | undefined;
-  private insecureAgent: Agent | undefined;
-  private undici: Promise<typeof import('undici')> | undefined;
 
   constructor(private readonly opts: TransportOptions) {
     const extra = (opts.caFiles ?? []).flatMap(loadCaFile);
@@ -144,50 +138,12 @@ export class Transport {
         }
       }
     }
-    this.ca = ca;
     this.h1 = new H1Agent({
       ...opts.timeouts,
       connections: opts.connectionsPerOrigin,
       keepAliveMs: 30_000,
       tls: (url) => (isInsecureHost(this.opts.insecure, url.host) ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(ca ? { ca } : {}) }),
     });
-  }
-
-  private makeAgent(Agent: typeof import('undici').Agent, tls: { ca?: string[]; rejectUnauthorized?: boolean }): Agent {
-    const t = this.opts.timeouts;
-    return new Agent({
-      connect: { timeout: t.connectMs, ...tls },
-      headersTimeout: t.headersMs,
-      bodyTimeout: t.bodyIdleMs,
-      connections: this.opts.connectionsPerOrigin,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 300_000,
-    });
-  }
-
-  private agentFor(undici: typeof import('undici'), url: URL): Agent {
-    if (url.protocol === 'https:' && isInsecureHost(this.opts.insecure, url.host)) {
-      this.insecureAgent ??= this.makeAgent(undici.Agent, { rejectUnauthorized: false });
-      return this.insecureAgent;
-    }
-    this.secureAgent ??= this.makeAgent(undici.Agent, this.ca === undefined ? {} : { ca: this.ca });
-    return this.secureAgent;
-  }
-
-  /** One HTTP exchange, no retries or redirects. */
-  private async exchange(url: URL, method: string, headers: Record<string, string>, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<{ status: number; headers: ResponseHeaders; body: Readable }> {
-    if (body === undefined && (method === 'GET' || method === 'HEAD')) {
-      return this.h1.request({ method, url, headers, signal });
-    }
-    const undici = await (this.undici ??= import('undici'));
-    const res = await undici.request(url, {
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body: body ?? null,
-      dispatcher: this.agentFor(undici, url),
-      signal,
-    });
-    return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
   get retryPolicy(): RetryPolicy {
@@ -244,7 +200,7 @@ export class Transport {
       const auth = req.authorization;
       if (auth && url.origin === auth.origin) headers.authorization = auth.value;
       if (body === undefined) delete headers['content-type'];
-      const res = await this.exchange(url, method, headers, body, req.signal);
+      const res = await this.h1.request({ method, url, headers, body, signal: req.signal });
       const location = header(res.headers, 'location');
       if (!REDIRECTS.has(res.status) || req.followRedirects === false || !location) {
         return { status: res.status, headers: res.headers, body: res.body, url: url.toString() };
@@ -279,6 +235,5 @@ export class Transport {
 
   async close(): Promise<void> {
     this.h1.close();
-    await Promise.all([this.secureAgent?.close(), this.insecureAgent?.close()]);
   }
 }

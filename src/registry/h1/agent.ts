@@ -1,5 +1,9 @@
-import { checkHeaders, Connection, type ConnectionTimeouts, type H1Request, type H1Response, type TlsSettings } from './connection.js';
+import { checkRequest, Connection, type ConnectionTimeouts, type H1Request, type H1Response, type TlsSettings } from './connection.js';
+import { Readable } from 'node:stream';
 import { HttpConnectionError } from './errors.js';
+
+/** A streamed upload reuses a kept-alive connection only if it was idle at most this long. */
+const STREAM_MAX_IDLE_MS = 2_000;
 
 export interface H1AgentOptions extends ConnectionTimeouts {
   /** connections per origin (scheme, host, port) */
@@ -28,7 +32,7 @@ class OriginPool {
   ) {}
 
   /** A connected, idle connection: a kept-alive one, a new one, or the next one released. */
-  async acquire(signal: AbortSignal | undefined, fresh: boolean): Promise<Connection> {
+  async acquire(signal: AbortSignal | undefined, fresh: boolean, maxIdleMs?: number): Promise<Connection> {
     for (;;) {
       signal?.throwIfAborted();
       // requests queued when the agent closed must not open new connections
@@ -38,7 +42,8 @@ class OriginPool {
         if (c) {
           clearTimeout(this.idleTimers.get(c));
           this.idleTimers.delete(c);
-          if (c.alive) return c;
+          if (c.alive && (maxIdleMs === undefined || performance.now() - c.idleSince <= maxIdleMs)) return c;
+          c.destroy();
           continue;
         }
       }
@@ -110,10 +115,11 @@ class OriginPool {
 }
 
 /**
- * Our HTTP/1.1 client for GET and HEAD, the registry's read path (every blob byte of pack goes
- * through it): keep-alive connections per origin, TLS, timeouts for connecting, for the response
- * head and for a stalled body, and one silent retry on a fresh connection when a kept-alive one
- * turns out to have been closed by the server (safe: GET and HEAD change nothing).
+ * Our HTTP/1.1 client; every registry request goes through it (every blob byte of pack and of
+ * load): keep-alive connections per origin, TLS, timeouts for connecting, for the response head
+ * and for a stalled body or upload, and one silent retry on a fresh connection when a kept-alive one
+ * turns out to have been closed by the server (requests without a body or with a Buffer body;
+ * a streamed body is sent once).
  */
 export class H1Agent {
   private readonly pools = new Map<string, OriginPool>();
@@ -124,15 +130,18 @@ export class H1Agent {
   async request(req: H1Request): Promise<H1Response> {
     if (this.closed) throw new HttpConnectionError('AIRGAP_HTTP_PREMATURE_CLOSE', 'the HTTP client was closed');
     // Before taking a connection: a refused request must not hold a pool slot.
-    checkHeaders(req.headers);
+    checkRequest(req);
     const key = req.url.origin;
     let pool = this.pools.get(key);
     if (!pool) {
       pool = new OriginPool(new URL(key), this.opts);
       this.pools.set(key, pool);
     }
+    // A stream is sent once: it gets a connection unlikely to have been closed by the server
+    // meanwhile (idle briefly), and no silent second try.
+    const replayable = !(req.body instanceof Readable);
     for (let fresh = false; ; fresh = true) {
-      const conn = await pool.acquire(req.signal, fresh);
+      const conn = await pool.acquire(req.signal, fresh, replayable ? undefined : STREAM_MAX_IDLE_MS);
       try {
         return await conn.send(req);
       } catch (e) {
@@ -140,7 +149,7 @@ export class H1Agent {
         // A server that does not answer in time is not a stale socket: waiting again would only
         // double the time to the error.
         const timedOut = (e as { code?: unknown }).code === 'AIRGAP_HTTP_HEADERS_TIMEOUT';
-        if (!fresh && conn.reused && conn.received === 0 && !timedOut && !req.signal?.aborted) continue;
+        if (replayable && !fresh && conn.reused && conn.received === 0 && !timedOut && !req.signal?.aborted) continue;
         throw e;
       }
     }

@@ -18,9 +18,14 @@ export interface TlsSettings {
 }
 
 export interface H1Request {
-  method: 'GET' | 'HEAD';
+  method: string;
   url: URL;
   headers: Record<string, string>;
+  /**
+   * A Buffer (sent with its length) or a stream, which needs a content-length header and is sent
+   * once: it cannot be replayed on another connection.
+   */
+  body?: Buffer | Readable | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -49,6 +54,10 @@ function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
+function formatMs(ms: number): string {
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
+}
+
 /** Header names and values go on the wire as they are: nothing that could end a line. */
 function checkHeader(name: string, value: string): void {
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) || /[\r\n\0]/.test(value)) {
@@ -56,9 +65,12 @@ function checkHeader(name: string, value: string): void {
   }
 }
 
-/** Throws on a header that could not go on the wire; the agent checks before taking a connection. */
-export function checkHeaders(headers: Record<string, string>): void {
-  for (const [k, v] of Object.entries(headers)) checkHeader(k, v);
+/** Throws on a request that could not go on the wire; the agent checks before taking a connection. */
+export function checkRequest(req: H1Request): void {
+  for (const [k, v] of Object.entries(req.headers)) checkHeader(k, v);
+  if (req.body instanceof Readable && !Object.keys(req.headers).some((k) => k.toLowerCase() === 'content-length')) {
+    throw new TypeError('a streamed request body needs a content-length header');
+  }
 }
 
 class Body extends Readable {
@@ -89,6 +101,8 @@ export class Connection {
   reused = false;
   /** bytes received for the current request */
   received = 0;
+  /** when it last went back to its pool (performance.now()) */
+  idleSince = 0;
 
   private phase: Phase = 'connecting';
   private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
@@ -110,6 +124,10 @@ export class Connection {
   private lastActivity = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
+  /** a streamed request body is still being written */
+  private sending = false;
+  /** bumped when a response ends or the connection dies: a pump from an earlier request stops */
+  private generation = 0;
   private readonly onAbort = (): void => this.fail(abortError(this.signal!));
 
   constructor(
@@ -151,9 +169,14 @@ export class Connection {
 
   send(req: H1Request): Promise<H1Response> {
     if (this.phase !== 'idle') throw new Error(`connection is ${this.phase}, not idle`);
-    const { url, method } = req;
+    const { url, method, body } = req;
+    const headers = { ...req.headers };
+    if (Buffer.isBuffer(body)) {
+      for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-length') delete headers[k];
+      headers['content-length'] = String(body.byteLength);
+    }
     let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
-    for (const [k, v] of Object.entries(req.headers)) {
+    for (const [k, v] of Object.entries(headers)) {
       if (k.toLowerCase() === 'host') continue;
       checkHeader(k, v);
       head += `${k}: ${v}\r\n`;
@@ -164,6 +187,7 @@ export class Connection {
     this.headParts = [];
     this.phase = 'head';
     this.signal = req.signal;
+    this.sending = false;
     return new Promise<H1Response>((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
@@ -172,11 +196,65 @@ export class Connection {
         return;
       }
       req.signal?.addEventListener('abort', this.onAbort, { once: true });
-      this.headTimer = setTimeout(() => {
-        this.fail(new HttpConnectionError('AIRGAP_HTTP_HEADERS_TIMEOUT', `no response from ${url.host} within ${this.timeouts.headersMs} ms`));
-      }, this.timeouts.headersMs);
       this.socket.ref();
-      this.socket.write(head, 'latin1');
+      if (body instanceof Readable) {
+        this.socket.write(head, 'latin1');
+        void this.pump(body, url);
+        return;
+      }
+      if (body?.byteLength) {
+        this.socket.write(head, 'latin1');
+        this.socket.write(body);
+      } else this.socket.write(head, 'latin1');
+      this.startHeadTimer(url);
+    });
+  }
+
+  /** The answer is awaited from when the request is fully sent: a long upload is not a slow server. */
+  private startHeadTimer(url: URL): void {
+    this.headTimer = setTimeout(() => {
+      this.fail(new HttpConnectionError('AIRGAP_HTTP_HEADERS_TIMEOUT', `no response from ${url.host} within ${this.timeouts.headersMs} ms`));
+    }, this.timeouts.headersMs);
+  }
+
+  /**
+   * Stream a request body with backpressure. An error of the source (a digest check failing, a
+   * read error) fails the request with that error; an answer arriving before the body is sent
+   * (an early 4xx) stops the upload, and the connection is not reused after it.
+   */
+  private async pump(body: Readable, url: URL): Promise<void> {
+    this.sending = true;
+    const gen = this.generation;
+    try {
+      for await (const chunk of body) {
+        if (this.generation !== gen || this.phase !== 'head') break;
+        if (!this.socket.write(chunk as Buffer)) await this.drained();
+      }
+    } catch (e) {
+      if (this.generation === gen) this.fail(e as Error);
+      return;
+    } finally {
+      this.sending = false;
+      if (!body.readableEnded) body.destroy();
+    }
+    if (this.generation === gen && this.phase === 'head') this.startHeadTimer(url);
+  }
+
+  /** Resolves when the socket takes more, or the connection dies; a socket that stays full fails it. */
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.fail(new HttpConnectionError('AIRGAP_HTTP_BODY_TIMEOUT', `the upload stalled: ${this.socket.remoteAddress ?? 'the server'} took no bytes for ${formatMs(this.timeouts.bodyIdleMs)}`));
+        done();
+      }, this.timeouts.bodyIdleMs);
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
     });
   }
 
@@ -227,7 +305,8 @@ export class Connection {
       this.headParts = [];
       clearTimeout(this.headTimer);
       this.framing = bodyFraming(this.method, head);
-      this.reusable = keepsAlive(head, this.framing);
+      // Answered before the whole request body went out: the server's view of the stream is unknown.
+      this.reusable = keepsAlive(head, this.framing) && !this.sending;
       this.remaining = this.framing.kind === 'length' ? this.framing.length : 0;
       this.chunked = this.framing.kind === 'chunked' ? new ChunkedDecoder() : undefined;
       this.body = new Body(this);
@@ -298,7 +377,7 @@ export class Connection {
     if (this.paused) this.lastActivity = now;
     const idle = now - this.lastActivity;
     if (idle >= this.timeouts.bodyIdleMs) {
-      this.fail(new HttpConnectionError('AIRGAP_HTTP_BODY_TIMEOUT', `the response body stalled for ${idle < 10_000 ? `${Math.round(idle)} ms` : `${Math.round(idle / 1000)} s`}`));
+      this.fail(new HttpConnectionError('AIRGAP_HTTP_BODY_TIMEOUT', `the response body stalled for ${formatMs(idle)}`));
       return;
     }
     this.idleTimer = setTimeout(() => this.checkIdle(), this.timeouts.bodyIdleMs - idle);
@@ -306,15 +385,17 @@ export class Connection {
 
   /** The response ended where its framing says. */
   private finish(reusable: boolean): void {
+    this.generation++;
     clearTimeout(this.idleTimer);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.signal = undefined;
     const body = this.body;
     this.body = undefined;
     this.paused = false;
-    if (reusable && this.reusable && !this.socket.destroyed) {
+    if (reusable && this.reusable && !this.sending && !this.socket.destroyed) {
       this.phase = 'idle';
       this.reused = true;
+      this.idleSince = performance.now();
       if (this.socket.isPaused()) this.socket.resume();
       this.socket.unref();
       this.done(this, true);
@@ -350,6 +431,7 @@ export class Connection {
   private fail(e: Error): void {
     if (this.phase === 'dead') return;
     this.phase = 'dead';
+    this.generation++;
     clearTimeout(this.headTimer);
     clearTimeout(this.idleTimer);
     this.signal?.removeEventListener('abort', this.onAbort);

@@ -44,6 +44,14 @@ export class RawConn {
     }
   }
 
+  /** The next `n` bytes after the request head (a request body); fewer if the client closed first. */
+  async body(n: number): Promise<Buffer> {
+    while (this.buf.length < n && !this.closed) await new Promise<void>((r) => (this.wake = r));
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(out.length);
+    return out;
+  }
+
   /** Resolves once the bytes are handed to the kernel. */
   write(data: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => this.socket.write(data, (e) => (e ? reject(e) : resolve())));
