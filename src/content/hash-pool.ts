@@ -146,7 +146,8 @@ class StagingRing {
   /** Up to `n` contiguous bytes at the head; undefined when full. */
   reserve(n: number): { off: number; len: number } | undefined {
     if (this.used === this.size) return undefined;
-    if (this.used === 0 || this.head === this.size) this.head = this.used === 0 ? 0 : this.head % this.size;
+    // Empty: start over at 0, the longest contiguous room. At the end: wrap.
+    if (this.used === 0 || this.head === this.size) this.head = 0;
     const tail = (this.head - this.used + this.size) % this.size;
     const room = this.head >= tail ? this.size - this.head : tail - this.head;
     const len = Math.min(n, room);
@@ -225,6 +226,7 @@ class HashThread {
       this.digesters.get(m.id)?.finished(m.hex);
     } else {
       this.digesters.get(m.id)?.fail(new HashThreadError(`the hashing thread could not hash: ${m.message}`));
+      this.post({ op: 'abort', id: m.id });
     }
   }
 
@@ -374,8 +376,12 @@ export class OffThreadDigester {
   drained(maxPending: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.pending <= maxPending) return Promise.resolve();
-    if (this.held) this.ship();
-    this.flush();
+    try {
+      if (this.held) this.ship();
+      this.flush();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     if (this.failure) return Promise.reject(this.failure);
     const thread = this.thread!;
     thread.hold();
@@ -431,17 +437,17 @@ export class OffThreadDigester {
     this.state = 'aborted';
     this.held = undefined;
     const t = this.thread;
+    const r = this.run;
+    this.run = undefined;
     if (t && !t.failure) {
-      const r = this.run;
+      // The open run was never posted: its ring space goes back (it ends at the ring's head).
       if (r?.staged && t.ringOwner === this) {
         t.staging.unreserve(r.len);
         t.ringOwner = undefined;
       }
-      this.run = undefined;
-      if (r === undefined || this.done < this.given - r.len) t.post({ op: 'abort', id: this.id });
+      t.post({ op: 'abort', id: this.id });
       t.digesters.delete(this.id);
     }
-    this.run = undefined;
     this.settle(abortError());
   }
 
