@@ -1,3 +1,4 @@
+import { releaseChunk } from '../content/slab-pool.js';
 import { createReadStream, fdatasyncSync } from 'node:fs';
 import { open, readFile, rename, stat, statfs, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
@@ -364,6 +365,8 @@ export class BundleFileWriter implements ResumableStorage {
       fill = 0;
       await this.writevAt(bufs, n, e.dataOffset + p.written);
       if (hashed) for (const b of bufs) p.digester.update(b);
+      // In the file and hashed: nothing reads these chunks again, their read buffers may be reused.
+      for (const b of bufs) releaseChunk(b);
       p.written += n;
     };
     try {

@@ -11,16 +11,23 @@ import { AirgapError } from '../errors.js';
  * hashed IN PLACE, later, on another thread — its bytes must stay unchanged until the digester
  * no longer counts them as `pending` (`await drained(0)`, or digest() settled, or abort()). The HTTP
  * client's socket slabs qualify: a slab is filled once and replaced, never rewritten. Any other
- * chunk is copied during update() (into a staging ring shared by the thread's digesters), so its
- * buffer may be reused as soon as update() returns.
+ * chunk is copied during update() (into a staging segment, itself a SharedArrayBuffer), so its
+ * buffer may be reused as soon as update() returns. A copy costs a tenth to a twentieth of hashing
+ * the bytes (memcpy against SHA-256), so even copied bytes are cheaper handed over than hashed here.
  */
 
 /** Consecutive contiguous SAB updates are sent as one message of up to this many bytes. */
 const MAX_RUN = 1024 * 1024;
+/** Copies of non-SAB chunks go into segments of this size, one being filled per digester. */
+const SEGMENT_BYTES = MAX_RUN;
 /** The thread acknowledges hashed messages at least every this many bytes (else once per turn). */
 const ACK_BYTES = 1024 * 1024;
-/** Per thread: copies of non-SAB chunks wait here; beyond it a copy gets a buffer of its own. */
-const DEFAULT_STAGING_BYTES = 4 * 1024 * 1024;
+/**
+ * Per thread, staging segments kept for reuse once no digester is active (while digesters are
+ * active, every hashed segment is kept: a fresh 1 MiB SharedArrayBuffer costs ~0.5 ms of page faults
+ * and GC, seven times the copy into it). The in-use peak is bounded by the callers' drained().
+ */
+const DEFAULT_STAGING_BYTES = 8 * 1024 * 1024;
 /**
  * A digester whose whole content stays under this is hashed on the caller's thread at digest():
  * no message, no thread start, and no wait behind megabytes of other blobs queued on the thread
@@ -45,7 +52,7 @@ export class HashThreadError extends AirgapError {
 }
 
 type ToThread =
-  | { op: 'data'; id: number; alg: DigestAlgorithm; buf: SharedArrayBuffer | ArrayBuffer; off: number; len: number }
+  | { op: 'data'; id: number; alg: DigestAlgorithm; buf: SharedArrayBuffer; off: number; len: number }
   | { op: 'end'; id: number; alg: DigestAlgorithm }
   | { op: 'abort'; id: number };
 
@@ -91,7 +98,7 @@ function hashThread(port: MessagePort, newHash: (algorithm: string) => Hash, ack
       }
       unacked++;
       unackedBytes += m.len;
-      // Acknowledge per megabyte while busy (backpressure and the staging ring need progress), else
+      // Acknowledge per megabyte while busy (backpressure and staging reuse need progress), else
       // once per turn of the loop: one message back for a batch of small ones.
       if (unackedBytes >= ackBytes) ack();
       else if (!scheduled) {
@@ -116,72 +123,55 @@ function hashThread(port: MessagePort, newHash: (algorithm: string) => Hash, ack
   });
 }
 
+/**
+ * getBuiltinModule, not require: an eval'd worker inherits the parent's flags, and under
+ * `--input-type=module` its source is an ES module without `require`.
+ */
 const THREAD_SOURCE = `"use strict";
-(${hashThread.toString()})(require("node:worker_threads").parentPort, require("node:crypto").createHash, ${ACK_BYTES});
+(${hashThread.toString()})(process.getBuiltinModule("node:worker_threads").parentPort, process.getBuiltinModule("node:crypto").createHash, ${ACK_BYTES});
 `;
 
-/** A FIFO of what was posted to a thread and is not yet hashed. */
+/**
+ * Copy `src` into the shared `dst` at `at`. Not TypedArray#set (nor Buffer#copy, which uses it): into
+ * a SharedArrayBuffer V8 copies with relaxed atomics, byte by byte unless source and destination
+ * are equally aligned — 500 µs per MiB, as slow as hashing. Buffer#fill with a buffer value is
+ * Node's plain memcpy (~30 µs per MiB); its native call costs more than set() for a few bytes.
+ */
+function copyInto(dst: Buffer, at: number, src: Uint8Array): void {
+  if (src.byteLength >= 256) dst.fill(src, at, at + src.byteLength);
+  else dst.set(src, at);
+}
+
+/** A SharedArrayBuffer that copies are staged in; back to its thread's free list when unreferenced. */
+interface Segment {
+  readonly buf: Buffer;
+  /** filled up to here by its digester */
+  used: number;
+  /** the digester filling it, plus each posted message in it not yet hashed */
+  refs: number;
+}
+
+/** One data message posted to a thread and not yet acknowledged. */
 interface Sent {
   d: OffThreadDigester;
   bytes: number;
-  /** bytes of the staging ring this message holds */
-  staged: number;
-}
-
-/**
- * A byte FIFO in a SharedArrayBuffer for copies of non-SAB chunks. Space is handed out at the head
- * and returned at the tail in the same order, because staged messages are posted in the order their
- * space was reserved (the one open run is flushed before anyone else reserves) and the thread
- * hashes its messages in order.
- */
-class StagingRing {
-  readonly buf: Buffer;
-  private head = 0;
-  private used = 0;
-
-  constructor(readonly size: number) {
-    this.buf = sharedBuffer(size);
-  }
-
-  /** Up to `n` contiguous bytes at the head; undefined when full. */
-  reserve(n: number): { off: number; len: number } | undefined {
-    if (this.used === this.size) return undefined;
-    // Empty: start over at 0, the longest contiguous room. At the end: wrap.
-    if (this.used === 0 || this.head === this.size) this.head = 0;
-    const tail = (this.head - this.used + this.size) % this.size;
-    const room = this.head >= tail ? this.size - this.head : tail - this.head;
-    const len = Math.min(n, room);
-    const off = this.head;
-    this.head += len;
-    this.used += len;
-    return { off, len };
-  }
-
-  /** The oldest `n` bytes are hashed. */
-  release(n: number): void {
-    this.used -= n;
-  }
-
-  /** Give back the newest `n` bytes (an open run never posted). */
-  unreserve(n: number): void {
-    this.head -= n;
-    this.used -= n;
-  }
+  seg: Segment | undefined;
 }
 
 class HashThread {
   readonly worker: Worker;
   readonly digesters = new Map<number, OffThreadDigester>();
-  ring: StagingRing | undefined;
-  /** the digester whose unposted run ends at the ring's head */
-  ringOwner: OffThreadDigester | undefined;
   failure: HashThreadError | undefined;
+  /** staging segments taken and not yet back (a leak check for tests) */
+  stagingInUse = 0;
+  private readonly free: Segment[] = [];
+  /** posted data messages in order: the thread acknowledges them in that order */
   private readonly sent: Sent[] = [];
   private sentHead = 0;
   private waiters = 0;
   private closing = false;
 
-  constructor(private readonly stagingBytes: number, private readonly onDead: (t: HashThread) => void) {
+  constructor(private readonly keepSegments: number, private readonly onDead: (t: HashThread) => void) {
     this.worker = new Worker(THREAD_SOURCE, { eval: true, name: 'airgap-hash' });
     // Idle threads never keep the process alive; a caller awaiting a result does (see hold()).
     this.worker.unref();
@@ -192,14 +182,32 @@ class HashThread {
     });
   }
 
-  get staging(): StagingRing {
-    return (this.ring ??= new StagingRing(this.stagingBytes));
+  takeSegment(): Segment {
+    const s = this.free.pop() ?? { buf: sharedBuffer(SEGMENT_BYTES), used: 0, refs: 0 };
+    s.used = 0;
+    s.refs = 1;
+    this.stagingInUse++;
+    return s;
   }
 
-  post(m: ToThread, sent?: Sent, transfer?: ArrayBuffer): void {
-    if (sent) this.sent.push(sent);
-    if (transfer) this.worker.postMessage(m, [transfer]);
-    else this.worker.postMessage(m);
+  dropSegment(s: Segment): void {
+    if (--s.refs > 0) return;
+    this.stagingInUse--;
+    if (this.digesters.size > 0 || this.free.length < this.keepSegments) this.free.push(s);
+  }
+
+  /** A digester is done with this thread. */
+  leave(id: number): void {
+    this.digesters.delete(id);
+    if (this.digesters.size === 0 && this.free.length > this.keepSegments) this.free.length = this.keepSegments;
+  }
+
+  post(m: ToThread, sent?: Sent): void {
+    if (sent) {
+      this.sent.push(sent);
+      if (sent.seg) sent.seg.refs++;
+    }
+    this.worker.postMessage(m);
   }
 
   /** Someone awaits this thread: it keeps the process alive until release(). */
@@ -215,7 +223,7 @@ class HashThread {
     if (m.op === 'hashed') {
       for (let i = 0; i < m.n; i++) {
         const s = this.sent[this.sentHead++]!;
-        if (s.staged) this.ring!.release(s.staged);
+        if (s.seg) this.dropSegment(s.seg);
         s.d.hashed(s.bytes);
       }
       if (this.sentHead > 1024 && this.sentHead * 2 > this.sent.length) {
@@ -252,7 +260,7 @@ export interface HashPoolOptions {
   threads?: number;
   /** content up to this size is hashed on the caller's thread at digest() (default 64 KiB; 0: never) */
   inlineBytes?: number;
-  /** per thread, the staging ring for copies of non-SAB chunks (default 4 MiB) */
+  /** per thread, staging memory (copies of non-SAB chunks) kept for reuse once hashed (default 8 MiB) */
   stagingBytes?: number;
 }
 
@@ -260,7 +268,7 @@ export interface HashPoolOptions {
 export class HashPool {
   private readonly maxThreads: number;
   readonly inlineBytes: number;
-  private readonly stagingBytes: number;
+  private readonly keepSegments: number;
   private readonly threads: HashThread[] = [];
   private nextId = 1;
   private closed = false;
@@ -268,7 +276,7 @@ export class HashPool {
   constructor(opts: HashPoolOptions = {}) {
     this.maxThreads = Math.max(1, Math.floor(opts.threads ?? 1));
     this.inlineBytes = Math.max(0, opts.inlineBytes ?? DEFAULT_INLINE_BYTES);
-    this.stagingBytes = Math.max(64 * 1024, opts.stagingBytes ?? DEFAULT_STAGING_BYTES);
+    this.keepSegments = Math.floor(Math.max(0, opts.stagingBytes ?? DEFAULT_STAGING_BYTES) / SEGMENT_BYTES);
   }
 
   /** Start the threads now (a thread takes tens of milliseconds to boot); otherwise on first need. */
@@ -299,7 +307,7 @@ export class HashPool {
   }
 
   private spawn(): HashThread {
-    const t = new HashThread(this.stagingBytes, (dead) => {
+    const t = new HashThread(this.keepSegments, (dead) => {
       const i = this.threads.indexOf(dead);
       if (i >= 0) this.threads.splice(i, 1);
     });
@@ -312,12 +320,13 @@ export class HashPool {
   }
 }
 
+/** Contiguous bytes given and not yet posted. */
 interface Run {
   buf: SharedArrayBuffer;
   off: number;
   len: number;
-  /** in the thread's staging ring (a copy) rather than the caller's memory */
-  staged: boolean;
+  /** the staging segment holding this copy; undefined: the caller's memory */
+  seg: Segment | undefined;
 }
 
 type State = 'open' | 'finishing' | 'done' | 'aborted';
@@ -338,6 +347,8 @@ export class OffThreadDigester {
   /** not yet on a thread: chunks kept (SAB by reference, others copied) while under inlineBytes */
   private held: Uint8Array[] | undefined = [];
   private run: Run | undefined;
+  /** the staging segment this digester copies into */
+  private seg: Segment | undefined;
   private failure: Error | undefined;
   private waiters: { max: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private result: { resolve: (d: Digest) => void; reject: (e: Error) => void } | undefined;
@@ -413,6 +424,7 @@ export class OffThreadDigester {
       return Promise.resolve(`${this.algorithm}:${h.digest('hex')}` as Digest);
     }
     this.flush();
+    this.dropSegment();
     if (this.failure) return Promise.reject(this.failure);
     const thread = this.thread!;
     thread.hold();
@@ -436,17 +448,12 @@ export class OffThreadDigester {
     if (this.state === 'done' || this.state === 'aborted') return;
     this.state = 'aborted';
     this.held = undefined;
+    this.run = undefined; // never posted
+    this.dropSegment();
     const t = this.thread;
-    const r = this.run;
-    this.run = undefined;
     if (t && !t.failure) {
-      // The open run was never posted: its ring space goes back (it ends at the ring's head).
-      if (r?.staged && t.ringOwner === this) {
-        t.staging.unreserve(r.len);
-        t.ringOwner = undefined;
-      }
       t.post({ op: 'abort', id: this.id });
-      t.digesters.delete(this.id);
+      t.leave(this.id);
     }
     this.settle(abortError());
   }
@@ -467,7 +474,7 @@ export class OffThreadDigester {
   /** @internal the thread's answer to 'end' */
   finished(hex: string): void {
     this.state = 'done';
-    this.thread?.digesters.delete(this.id);
+    this.thread?.leave(this.id);
     const r = this.result;
     this.result = undefined;
     r?.resolve(`${this.algorithm}:${hex}` as Digest);
@@ -478,7 +485,8 @@ export class OffThreadDigester {
     if (this.failure || this.state === 'done' || this.state === 'aborted') return;
     this.failure = e;
     this.run = undefined;
-    this.thread?.digesters.delete(this.id);
+    this.dropSegment();
+    this.thread?.leave(this.id);
     this.settle(e);
   }
 
@@ -510,58 +518,63 @@ export class OffThreadDigester {
 
   private send(chunk: Uint8Array): void {
     const t = this.bind();
-    const n = chunk.byteLength;
     const buf = chunk.buffer;
-    if (buf instanceof SharedArrayBuffer) {
-      const r = this.run;
-      if (r !== undefined && !r.staged && r.buf === buf && r.off + r.len === chunk.byteOffset) r.len += n;
-      else {
-        this.flush();
-        this.run = { buf, off: chunk.byteOffset, len: n, staged: false };
-      }
-      if (this.run!.len >= MAX_RUN) this.flush();
+    if (!(buf instanceof SharedArrayBuffer)) {
+      this.stage(t, chunk);
       return;
     }
-    this.stage(t, chunk);
+    const r = this.run;
+    if (r !== undefined && r.buf === buf && r.off + r.len === chunk.byteOffset) r.len += chunk.byteLength;
+    else {
+      this.flush();
+      this.run = { buf, off: chunk.byteOffset, len: chunk.byteLength, seg: undefined };
+    }
+    if (this.run!.len >= MAX_RUN) this.flush();
   }
 
-  /** Copy a non-SAB chunk into the thread's staging ring (or, when full, a buffer of its own). */
+  /**
+   * Copy a non-SAB chunk into this digester's staging segment, a fresh one when it is full. A
+   * segment per digester keeps its copies contiguous (one message per segment) however many
+   * digesters interleave, and it is reused once the thread hashed everything in it.
+   */
   private stage(t: HashThread, chunk: Uint8Array): void {
-    let from = 0;
     const n = chunk.byteLength;
+    let from = 0;
     while (from < n) {
-      // Keep ring space reserved in posting order: the one open run goes first.
-      if (t.ringOwner !== undefined && t.ringOwner !== this) t.ringOwner.flush();
-      const ring = t.staging;
-      const at = ring.reserve(n - from);
-      if (at === undefined) {
-        // Full: a producer ahead of the thread without using drained(). The rest gets its own copy.
+      let s = this.seg;
+      if (s === undefined || s.used === SEGMENT_BYTES) {
         this.flush();
-        const own = new ArrayBuffer(n - from);
-        new Uint8Array(own).set(chunk.subarray(from));
-        t.post({ op: 'data', id: this.id, alg: this.algorithm, buf: own, off: 0, len: own.byteLength }, { d: this, bytes: own.byteLength, staged: 0 }, own);
-        return;
+        this.dropSegment();
+        s = this.seg = t.takeSegment();
       }
-      ring.buf.set(chunk.subarray(from, from + at.len), at.off);
-      from += at.len;
+      const len = Math.min(n - from, SEGMENT_BYTES - s.used);
+      copyInto(s.buf, s.used, len === n ? chunk : chunk.subarray(from, from + len));
       const r = this.run;
-      if (r !== undefined && r.staged && r.off + r.len === at.off) r.len += at.len;
+      // Only this digester writes its segment: a run in it always ends at s.used.
+      if (r !== undefined && r.seg === s) r.len += len;
       else {
         this.flush();
-        this.run = { buf: ring.buf.buffer as SharedArrayBuffer, off: at.off, len: at.len, staged: true };
+        this.run = { buf: s.buf.buffer as SharedArrayBuffer, off: s.used, len, seg: s };
       }
-      t.ringOwner = this;
+      s.used += len;
+      from += len;
       if (this.run!.len >= MAX_RUN) this.flush();
     }
   }
 
-  /** @internal post the open run */
-  flush(): void {
+  /** Post the open run. */
+  private flush(): void {
     const r = this.run;
     const t = this.thread;
     if (r === undefined || t === undefined) return;
     this.run = undefined;
-    if (r.staged && t.ringOwner === this) t.ringOwner = undefined;
-    t.post({ op: 'data', id: this.id, alg: this.algorithm, buf: r.buf, off: r.off, len: r.len }, { d: this, bytes: r.len, staged: r.staged ? r.len : 0 });
+    t.post({ op: 'data', id: this.id, alg: this.algorithm, buf: r.buf, off: r.off, len: r.len }, { d: this, bytes: r.len, seg: r.seg });
+  }
+
+  /** Give back the staging segment (after its run was posted, or dropped). */
+  private dropSegment(): void {
+    const s = this.seg;
+    this.seg = undefined;
+    if (s !== undefined) this.thread?.dropSegment(s);
   }
 }

@@ -42,13 +42,23 @@ export function checkedDescOf(stream: object): { digest: string; size: number } 
  * yields them (one stage fewer per chunk on the download path): update() throws the moment the
  * size is exceeded, finish() when the total or the digest is wrong.
  */
+/** A digest computed elsewhere (another thread): given the bytes in order, answered later. */
+export interface DeferredDigester {
+  update(chunk: Uint8Array): void;
+  digest(): Promise<string>;
+  abort(): void;
+}
+
 export class BlobCheck {
   private readonly digester: Digester | undefined;
+  private readonly deferred: DeferredDigester | undefined;
   private seen: number;
 
-  constructor(private readonly desc: Pick<Descriptor, 'digest' | 'size'>, private readonly opts: VerifyOptions) {
+  /** With `deferred` (only from byte 0), the digest is computed off this thread and finish() waits for it. */
+  constructor(private readonly desc: Pick<Descriptor, 'digest' | 'size'>, private readonly opts: VerifyOptions & { deferred?: DeferredDigester | undefined }) {
     this.seen = opts.offset ?? 0;
-    if (this.seen === 0) this.digester = new Digester(digestAlgorithm(desc.digest));
+    if (this.seen === 0 && opts.deferred) this.deferred = opts.deferred;
+    else if (this.seen === 0) this.digester = new Digester(digestAlgorithm(desc.digest));
     else if (opts.prefix) {
       if (opts.prefix.size !== this.seen) throw new Error(`prefix hash covers ${opts.prefix.size} bytes, offset is ${this.seen}`);
       this.digester = opts.prefix.copy();
@@ -57,21 +67,25 @@ export class BlobCheck {
 
   /** The digest is checked too (not only the size): a stream ending after finish() may be marked checked. */
   get checksDigest(): boolean {
-    return this.digester !== undefined;
+    return this.digester !== undefined || this.deferred !== undefined;
   }
 
   update(chunk: Buffer): void {
     this.seen += chunk.byteLength;
     if (this.seen > this.desc.size) throw new SizeMismatchError(this.desc.digest, this.desc.size, this.seen, this.opts.where, this.opts.kind);
-    this.digester?.update(chunk);
+    if (this.deferred) this.deferred.update(chunk);
+    else this.digester?.update(chunk);
   }
 
-  finish(): void {
+  async finish(): Promise<void> {
     if (this.seen !== this.desc.size) throw new SizeMismatchError(this.desc.digest, this.desc.size, this.seen, this.opts.where, this.opts.kind);
-    if (this.digester) {
-      const actual = this.digester.digest();
-      if (actual !== this.desc.digest) throw new DigestMismatchError(this.desc.digest, actual, this.opts.where, this.opts.kind);
-    }
+    const actual = this.deferred ? await this.deferred.digest() : this.digester?.digest();
+    if (actual !== undefined && actual !== this.desc.digest) throw new DigestMismatchError(this.desc.digest, actual, this.opts.where, this.opts.kind);
+  }
+
+  /** The check will not finish (the download failed): let go of work queued elsewhere. */
+  abandon(): void {
+    this.deferred?.abort();
   }
 }
 

@@ -89,10 +89,11 @@ export async function loadIntoRegistry(opts: RegistryPhaseOptions): Promise<Regi
 
   const limit = pLimit(opts.concurrency);
   const inFlight = new Map<string, Promise<void>>();
+  // Largest first: the uploads queue in this order, and the last one to finish should be small.
   const successors = async (d: Descriptor): Promise<Descriptor[]> => {
     for (const img of images) {
       const kids = img.graph.children.get(d.digest);
-      if (kids) return kids;
+      if (kids) return [...kids].sort((a, b) => b.size - a.size);
     }
     return [];
   };

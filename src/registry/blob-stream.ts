@@ -9,6 +9,17 @@ import type { EventSink } from './events.js';
 import { backoffDelay, describeNetworkError, isRetryableError, sleep, type RetryPolicy } from './retry.js';
 import { abandon, header, type HttpResponse } from './transport.js';
 import { redactUrl } from './redact.js';
+import type { HashPool } from '../content/hash-pool.js';
+import { isSupportedAlgorithm, type DigestAlgorithm } from '../oci/digest.js';
+
+/** Smaller blobs (configs) are hashed in place: a message to a thread would cost more. */
+const OFF_THREAD_MIN_BYTES = 1024 * 1024;
+/** Downloaded bytes not yet hashed by the thread, at most (copies wait in memory until then). */
+const MAX_PENDING_HASH_BYTES = 4 * 1024 * 1024;
+
+function digestAlgorithmOf(digest: string): string {
+  return digest.slice(0, digest.indexOf(':'));
+}
 
 export interface BlobStreamOptions {
   desc: Pick<Descriptor, 'digest' | 'size'>;
@@ -20,6 +31,8 @@ export interface BlobStreamOptions {
   signal?: AbortSignal;
   policy: RetryPolicy;
   emit: EventSink;
+  /** Hash on another thread (whole-blob downloads of at least OFF_THREAD_MIN_BYTES). */
+  hashPool?: HashPool | undefined;
   /**
    * Issue the GET for bytes [offset, size): with a Range header when offset > 0. Returns a 200 or
    * 206 response; throws the right error for anything else.
@@ -75,7 +88,12 @@ export async function openBlobStream(o: BlobStreamOptions): Promise<Readable> {
   let current: Opened | undefined = start < desc.size ? await openAt(start) : undefined;
 
   // Checked as the bytes are yielded (size cap at once, digest at the end), not by a separate stage.
-  const check = new BlobCheck(desc, { offset: start, prefix: o.prefix, where: o.where, kind });
+  // A large blob is hashed by the pool's thread while this one reads the socket and writes.
+  const deferred = o.hashPool && start === 0 && desc.size >= OFF_THREAD_MIN_BYTES && isSupportedAlgorithm(digestAlgorithmOf(desc.digest))
+    ? o.hashPool.digester(digestAlgorithmOf(desc.digest) as DigestAlgorithm)
+    : undefined;
+  const check = new BlobCheck(desc, { offset: start, prefix: o.prefix, where: o.where, kind, deferred });
+  let finished = false;
 
   async function* chunks(): AsyncGenerator<Buffer> {
     let pos = start;
@@ -97,9 +115,12 @@ export async function openBlobStream(o: BlobStreamOptions): Promise<Readable> {
             pos += b.byteLength;
             progressed = true;
             check.update(b);
+            // The thread hashes faster than any network delivers; if it ever falls behind, wait.
+            if (deferred && deferred.pending > MAX_PENDING_HASH_BYTES) await deferred.drained(MAX_PENDING_HASH_BYTES / 2);
             yield b;
           }
-          check.finish(); // a clean end: was it the whole blob, and the right one?
+          finished = true;
+          await check.finish(); // a clean end: was it the whole blob, and the right one?
           return;
         } catch (e) {
           if (e instanceof AirgapError) throw e;
@@ -119,8 +140,10 @@ export async function openBlobStream(o: BlobStreamOptions): Promise<Readable> {
           current = await openAt(pos);
         }
       }
-      check.finish(); // nothing was left to fetch (offset at the end): still the right blob?
+      finished = true;
+      await check.finish(); // nothing was left to fetch (offset at the end): still the right blob?
     } finally {
+      if (!finished) check.abandon();
       if (current) abandon(current.res.body);
     }
   }

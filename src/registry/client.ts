@@ -1,3 +1,4 @@
+import type { HashPool } from '../content/hash-pool.js';
 import { parseReference, type ImageReference } from '../oci/reference.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -28,6 +29,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** Blobs up to this size are pushed in one request (default 8 MiB); larger ones stream. */
   monolithicMaxBytes?: number;
+  /** Blob downloads hash on this pool's thread (pack); without it, on the main thread. */
+  hashPool?: HashPool;
   onEvent?: (e: RegistryEvent) => void;
 }
 
@@ -82,6 +85,7 @@ export class RegistryClient {
       auth: this.auth,
       emit,
       monolithicMaxBytes: opts.monolithicMaxBytes ?? 8 * 1024 * 1024,
+      hashPool: opts.hashPool,
       originFor: (ep) => this.originFor(ep),
       endpointFor: (name) => this.endpoint(name),
     };

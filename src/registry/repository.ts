@@ -193,6 +193,7 @@ export class Repository implements Target, TagLister {
       signal: opts.signal,
       policy: this.session.context.transport.retryPolicy,
       emit: this.session.emit,
+      hashPool: isManifest ? undefined : this.session.context.hashPool,
       open: async (offset: number): Promise<HttpResponse> => {
         const headers: Record<string, string> = {};
         if (accept) headers.accept = accept;

@@ -1,3 +1,4 @@
+import type { HashPool } from '../content/hash-pool.js';
 import type { Readable } from 'node:stream';
 import type { Authenticator } from './auth/authenticator.js';
 import { repositoryScope } from './auth/scope.js';
@@ -16,6 +17,7 @@ export interface ClientContext {
   auth: Authenticator;
   emit: EventSink;
   monolithicMaxBytes: number;
+  hashPool?: HashPool | undefined;
   /** The origin to use for an endpoint (probes https -> http for insecure hosts once). */
   originFor(endpoint: Endpoint): Promise<string>;
   /** The endpoint another repository name maps to (for cross-repository mounts). */

@@ -7,6 +7,7 @@ import { MediaType } from '../../src/oci/media-type.js';
 import { Digester, type Digest } from '../../src/oci/digest.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import { DigestMismatchError, SizeMismatchError } from '../../src/content/errors.js';
+import { HashPool } from '../../src/content/hash-pool.js';
 
 const SIZE = 1_000_000;
 const CUT = 300_000;
@@ -212,6 +213,28 @@ test('aborting a download stops it at once, without resuming', async () => {
     await assert.rejects(client.repository('fake.test/a').resolve('x', { signal: AbortSignal.abort() }), (e: Error) => e.name === 'AbortError');
   } finally {
     await client.close();
+    await reg.stop();
+  }
+});
+
+test('hashed on a pool thread: a dropped connection still resumes into one verified blob, and wrong bytes still fail', async () => {
+  const reg = await new FakeRegistry().start();
+  const pool = new HashPool();
+  const data = bytes(3 * SIZE, 11); // above the size hashed in place
+  const desc = layer(reg, data);
+  cutOff(reg, data, CUT);
+  const wrong = bytes(3 * SIZE, 12);
+  const bad = layer(reg, wrong);
+  reg.blobs.set(bad.digest, bytes(3 * SIZE, 13)); // same size, other bytes
+  const { client, events } = testClient({ mirrors: [`fake.test=${reg.url}`], hashPool: pool });
+  try {
+    const got = await readStream(await client.repository('fake.test/a').fetch(desc));
+    assert.ok(got.equals(data));
+    assert.ok(events.some((e) => e.type === 'resume' && e.offset === CUT));
+    await assert.rejects(readStream(await client.repository('fake.test/a').fetch(bad)), (e: Error) => e instanceof DigestMismatchError && e.message.includes(bad.digest));
+  } finally {
+    await client.close();
+    await pool.close();
     await reg.stop();
   }
 });

@@ -1,6 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { cutChunk, retireSlab, SLAB_BYTES, takeSlab, type Slab } from '../../content/slab-pool.js';
 import { ChunkedDecoder } from './chunked.js';
 import { HttpConnectionError } from './errors.js';
 import { bodyFraming, keepsAlive, parseResponseHead, type BodyFraming, type ResponseHeaders } from './response-head.js';
@@ -38,13 +39,14 @@ export interface H1Response {
 /**
  * Socket reads land in slices of a 1 MiB slab handed to the kernel (net's `onread`): no buffer
  * allocated per read and reads as large as the socket has, which is what makes this client cost a
- * third of undici's CPU per downloaded byte. A slab is replaced once less than MIN_READ is left;
- * chunks still held downstream keep theirs alive until they are written.
+ * third of undici's CPU per downloaded byte. A slab is replaced once less than MIN_READ is left and
+ * reused only once every chunk cut from it was given back (src/content/slab-pool.ts). (Not
+ * SharedArrayBuffers, which a hashing thread could read in place: V8 does not count their memory
+ * when deciding to collect, and RSS grew to 400 MiB; the hash pool copies instead.)
  */
-const SLAB_BYTES = 1024 * 1024;
 const MIN_READ = 64 * 1024;
-/** a body buffers this much ahead of its reader before the socket is paused */
-const BODY_HIGH_WATER = 512 * 1024;
+/** a body buffers this many reads ahead of its reader before the socket is paused */
+const BODY_HIGH_WATER_CHUNKS = 4;
 
 type Phase = 'connecting' | 'idle' | 'head' | 'body' | 'dead';
 
@@ -75,7 +77,9 @@ export function checkRequest(req: H1Request): void {
 
 class Body extends Readable {
   constructor(private readonly conn: Connection) {
-    super({ highWaterMark: BODY_HIGH_WATER });
+    // Object mode: each read is handed on as it came (a byte-mode read() of everything buffered
+    // would concatenate, a copy per chunk, and the copies' slabs could never be reused).
+    super({ objectMode: true, highWaterMark: BODY_HIGH_WATER_CHUNKS });
   }
 
   override _read(): void {
@@ -105,7 +109,7 @@ export class Connection {
   idleSince = 0;
 
   private phase: Phase = 'connecting';
-  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private slab: Slab = takeSlab();
   private slabUsed = 0;
   private given = 0;
   private paused = false;
@@ -260,11 +264,12 @@ export class Connection {
 
   private nextBuffer(): Buffer {
     if (SLAB_BYTES - this.slabUsed < MIN_READ) {
-      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      retireSlab(this.slab);
+      this.slab = takeSlab();
       this.slabUsed = 0;
     }
     this.given = this.slabUsed;
-    return this.slab.subarray(this.slabUsed);
+    return this.slab.buf.subarray(this.slabUsed);
   }
 
   /** net's onread callback: false pauses the socket until the body's reader asks for more. */
@@ -332,7 +337,7 @@ export class Connection {
     switch (this.framing.kind) {
       case 'length': {
         const n = Math.min(this.remaining, chunk.length);
-        more = body.push(chunk.subarray(0, n));
+        more = this.push(body, chunk.subarray(0, n));
         this.remaining -= n;
         if (this.remaining === 0) {
           this.finish(n === chunk.length); // trailing bytes: the connection is out of step
@@ -342,7 +347,7 @@ export class Connection {
       }
       case 'chunked': {
         const used = this.chunked!.feed(chunk, (b) => {
-          more = body.push(b) && more;
+          more = this.push(body, b) && more;
         });
         if (this.chunked!.done) {
           this.finish(used === chunk.length);
@@ -351,10 +356,16 @@ export class Connection {
         break;
       }
       default:
-        more = body.push(chunk);
+        more = this.push(body, chunk);
     }
     if (!more) this.paused = true;
     return more;
+  }
+
+  /** A piece of the current read goes to the body's reader, counted against its slab until released. */
+  private push(body: Body, piece: Buffer): boolean {
+    if (piece.buffer === this.slab.buf.buffer) return body.push(cutChunk(this.slab, piece.byteOffset - this.slab.buf.byteOffset, piece.byteOffset - this.slab.buf.byteOffset + piece.byteLength));
+    return body.push(piece);
   }
 
   /** The body's reader wants more. */
