@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { cutChunk, retireSlab, SLAB_BYTES, takeSlab } from '../content/slab-pool.js';
 
 /** Large positional reads: few syscalls per blob, and the page cache streams at memory speed. */
 export const RANGE_CHUNK = 1024 * 1024;
@@ -21,7 +22,10 @@ export function rangeStream(fh: FileHandle, start: number, length: number, opts:
         this.push(null);
         return;
       }
-      const buf = Buffer.allocUnsafe(want);
+      // A reusable slab when the read fills one: a consumer done with the chunk (an upload, once
+      // the socket took it) gives it back instead of fresh memory being faulted in for every MiB.
+      const slab = want === SLAB_BYTES ? takeSlab() : undefined;
+      const buf = slab ? slab.buf : Buffer.allocUnsafe(want);
       fh.read(buf, 0, want, pos).then(
         ({ bytesRead }) => {
           if (bytesRead === 0) {
@@ -29,9 +33,16 @@ export function rangeStream(fh: FileHandle, start: number, length: number, opts:
             return;
           }
           pos += bytesRead;
-          this.push(bytesRead === want ? buf : buf.subarray(0, bytesRead));
+          if (slab) {
+            const piece = cutChunk(slab, 0, bytesRead);
+            retireSlab(slab);
+            this.push(piece);
+          } else this.push(bytesRead === want ? buf : buf.subarray(0, bytesRead));
         },
-        (e: unknown) => this.destroy(e as Error),
+        (e: unknown) => {
+          if (slab) retireSlab(slab);
+          this.destroy(e as Error);
+        },
       );
     },
   });

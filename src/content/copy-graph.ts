@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { AirgapError } from '../errors.js';
@@ -155,6 +156,8 @@ export async function copyGraph(src: ReadOnlyStorage, dst: Storage, root: Descri
   const inFlight = opts.inFlight ?? new Map<string, Promise<void>>();
   const controller = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, controller.signal]) : controller.signal;
+  // Every transfer in flight listens on it (--concurrency 16 is more than Node's warning threshold).
+  setMaxListeners(0, signal);
   const manifests = new Map<string, Buffer>();
   const stats: CopyGraphStats = { copied: 0, skipped: 0, bytes: 0 };
 

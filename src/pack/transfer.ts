@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import type { BundlePlan } from '../bundle/writer-plan.js';
 import { copyBlob } from '../content/copy-graph.js';
@@ -77,6 +78,8 @@ export async function transferLayers(
 
   const controller = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, controller.signal]) : controller.signal;
+  // Every transfer in flight listens on it (--concurrency 16 is more than Node's warning threshold).
+  setMaxListeners(0, signal);
   const limit = pLimit(Math.max(1, opts.concurrency));
   const result: TransferResult = { fetched: 0, blobs: 0 };
 

@@ -57,6 +57,32 @@ function graph() {
 }
 
 describe('copyGraph', () => {
+  it('the signal every transfer listens on takes any number of listeners (no MaxListenersExceededWarning at --concurrency 16)', async () => {
+    const { repo, a } = graph();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    let listened = false;
+    const dst = new (class extends RecordingStore {
+      override async push(desc: Descriptor, content: Readable, opts?: { signal?: AbortSignal }): Promise<void> {
+        // what 16 transfers in flight do: each listens on the one signal
+        const fns = Array.from({ length: 16 }, () => (): void => {});
+        for (const f of fns) opts?.signal?.addEventListener('abort', f);
+        listened ||= opts?.signal !== undefined;
+        await super.push(desc, content);
+        for (const f of fns) opts?.signal?.removeEventListener('abort', f);
+      }
+    })('dst');
+    try {
+      await copyGraph(repo, dst, a.index!, { concurrency: 16, signal: new AbortController().signal });
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.ok(listened, 'pushes get the signal');
+    assert.deepEqual(warnings.map((w) => w.name), []);
+  });
+
   it('copies children before parents, each blob once, also across roots sharing a limiter', async () => {
     const { repo, a, b } = graph();
     const dst = new RecordingStore('dst');

@@ -219,3 +219,4 @@ test('nothing to do, or a bad --registry, is a usage error (exit 2)', async () =
   const missing = await cli([join(work, 'no-such.tar'), '--registry', reg.url]);
   assert.equal(missing.exitCode, 3);
 });
+

@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { cutChunk, retireSlab, SLAB_BYTES, takeSlab, type Slab } from '../../content/slab-pool.js';
+import { cutChunk, releaseChunk, retireSlab, SLAB_BYTES, takeSlab, type Slab } from '../../content/slab-pool.js';
 import { ChunkedDecoder } from './chunked.js';
 import { HttpConnectionError } from './errors.js';
 import { bodyFraming, keepsAlive, parseResponseHead, type BodyFraming, type ResponseHeaders } from './response-head.js';
@@ -232,7 +232,8 @@ export class Connection {
     try {
       for await (const chunk of body) {
         if (this.generation !== gen || this.phase !== 'head') break;
-        if (!this.socket.write(chunk as Buffer)) await this.drained();
+        // Once the kernel has the bytes, a pooled read buffer may be reused (src/content/slab-pool.ts).
+        if (!this.socket.write(chunk as Buffer, () => releaseChunk(chunk as Buffer))) await this.drained();
       }
     } catch (e) {
       if (this.generation === gen) this.fail(e as Error);
