@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import { mkdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,6 +44,8 @@ export async function prepareSet(ctx: BenchContext, scale: number): Promise<Benc
   const t1 = Date.now();
   const reg = await startRegistry();
   await seedRegistry(reg, gen);
+  // The seeding's writeback (GiBs at scale 4) would otherwise compete with the first timed runs.
+  await execa('sync');
   ctx.say(`  seeded ${reg.url} (${((Date.now() - t1) / 1000).toFixed(1)} s)`);
   const dir = join(ctx.work, `scale-${scale}`);
   await mkdir(dir, { recursive: true });

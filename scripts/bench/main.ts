@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     }
     if (want('load-containerd')) rows.push(...(await loadContainerdSuite(ctx, set, opts.reps)));
     if (want('serve')) rows.push(...(await serveSuite(ctx, set, opts.reps)));
-    if (want('growth')) rows.push(...(await growthSuite(ctx, set, base, 1)));
+    if (want('growth')) rows.push(...(await growthSuite(ctx, set, base, Math.min(3, opts.reps))));
 
     machine.loadEnd = loadavg();
     const targets = targetsOf(rows);

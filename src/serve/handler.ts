@@ -1,7 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { Transform, pipeline, type TransformCallback } from 'node:stream';
-import { rangeStream } from '../bundle/reader-range-stream.js';
+import { cutChunk, releaseChunk, retireSlab, SLAB_BYTES, takeSlab } from '../content/slab-pool.js';
 import { isDigest } from '../oci/digest.js';
 import { acceptRefusal } from './accept.js';
 import type { Repository, ServeCatalog } from './catalog.js';
@@ -11,10 +10,14 @@ import { parseRange } from './range.js';
 import { specErrorBody, SpecError, type SpecErrorCode } from './spec-errors.js';
 
 /**
- * Read size per positional read of a blob. Small enough that many concurrent downloads stay within
- * a few hundred KiB each (one chunk read ahead, one in the socket), large enough for few syscalls.
+ * Read size per positional read of a blob: a pooled 1 MiB slab while few downloads run (few
+ * syscalls, no fresh memory per MiB: serve's throughput), 128 KiB each once many do, so that
+ * memory stays flat (one chunk read ahead and one in the socket per download).
  */
-export const SERVE_CHUNK = 128 * 1024;
+export const SERVE_CHUNK = SLAB_BYTES;
+export const SERVE_CHUNK_MANY = 128 * 1024;
+/** Downloads in flight up to which each gets SERVE_CHUNK: ~2 MiB each, ~8 MiB in all. */
+const LARGE_CHUNK_DOWNLOADS = 4;
 
 const TAG = /^[\w][\w.-]{0,127}$/;
 const READ_ONLY_DETAIL = 'airgap serve is read-only: it serves the images of one bundle; push to a registry with airgap load';
@@ -68,23 +71,49 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 /** Counts the bytes that pass and fails at the end when the bundle file gave fewer than promised. */
-class LengthGuard extends Transform {
-  private seen = 0;
-  constructor(private readonly expected: number, private readonly onBytes: (n: number) => void) {
-    super();
+/**
+ * Copy bytes [offset, offset + length) of the bundle to the response: positional reads, each
+ * written before the next is read (one chunk in the socket, one being read: flat memory however
+ * many downloads run). A read that fills a pooled slab gives it back once the socket has the bytes
+ * (src/content/slab-pool.ts): no fresh memory per MiB served. Fails if the bundle ends early.
+ */
+async function sendRange(fh: FileHandle, offset: number, length: number, chunk: number, res: ServerResponse, onBytes: (n: number) => void): Promise<void> {
+  for (let pos = 0; pos < length;) {
+    const want = Math.min(chunk, length - pos);
+    const slab = want === SLAB_BYTES ? takeSlab() : undefined;
+    const buf = slab ? slab.buf : Buffer.allocUnsafe(want);
+    let n: number;
+    try {
+      n = (await fh.read(buf, 0, want, offset + pos)).bytesRead;
+    } catch (e) {
+      if (slab) retireSlab(slab);
+      throw e;
+    }
+    const piece = slab ? cutChunk(slab, 0, n) : buf.subarray(0, n);
+    if (slab) retireSlab(slab);
+    if (n === 0) throw new Error(`the bundle file ended ${length - pos} bytes early (was it truncated or replaced while serving?)`);
+    pos += n;
+    onBytes(n);
+    if (res.destroyed) throw Object.assign(new Error('client closed the connection'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    if (!res.write(piece, () => releaseChunk(piece))) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    this.onBytes(chunk.length);
-    cb(null, chunk);
-  }
-  override _flush(cb: TransformCallback): void {
-    cb(this.seen === this.expected ? null : new Error(`the bundle file ended ${this.expected - this.seen} bytes early (was it truncated or replaced while serving?)`));
-  }
+  res.end();
 }
 
 export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: ServerResponse) => void {
   const { catalog } = ctx;
+  /** blob bodies being sent now */
+  let downloads = 0;
 
   const send = (req: IncomingMessage, res: ServerResponse, st: RequestState, status: number, headers: OutgoingHttpHeaders, body?: Buffer): void => {
     if (body) headers['content-length'] = body.length;
@@ -171,15 +200,16 @@ export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: 
       return send(req, res, st, status, headers, cached ? cached.bytes.subarray(start, start + length) : undefined);
     }
     res.writeHead(status, headers);
-    const guard = new LengthGuard(length, (n) => {
+    downloads++;
+    const chunk = downloads <= LARGE_CHUNK_DOWNLOADS ? SERVE_CHUNK : SERVE_CHUNK_MANY;
+    sendRange(ctx.file, where.offset + start, length, chunk, res, (n) => {
       st.bytes += n;
-    });
-    pipeline(rangeStream(ctx.file, where.offset + start, length, { chunk: SERVE_CHUNK }), guard, res, (err) => {
+    }).finally(() => {
+      downloads--;
+    }).catch((err: Error) => {
       // The status line is gone: the only honest signal left is to cut the connection.
-      if (err) {
-        st.note ??= (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' ? 'client closed the connection' : err.message;
-        res.destroy();
-      }
+      st.note ??= (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' ? 'client closed the connection' : err.message;
+      res.destroy();
     });
   };
 
