@@ -113,6 +113,13 @@ export class Connection {
   private slabUsed = 0;
   private given = 0;
   private paused = false;
+  /**
+   * Our onread callback returned false: the socket stopped reading. Tracked here because that stop
+   * is not the stream's pause() (isPaused() stays false), and TLS may still hand over records it
+   * had already decrypted, so the body can end while the socket is stopped: it must read again
+   * before the connection serves another request.
+   */
+  private stopped = false;
 
   private method = 'GET';
   private headParts: Buffer[] = [];
@@ -359,7 +366,10 @@ export class Connection {
       default:
         more = this.push(body, chunk);
     }
-    if (!more) this.paused = true;
+    if (!more) {
+      this.paused = true;
+      this.stopped = true;
+    }
     return more;
   }
 
@@ -371,10 +381,15 @@ export class Connection {
 
   /** The body's reader wants more. */
   resumeReading(): void {
-    if (!this.paused) return;
     this.paused = false;
     this.lastActivity = performance.now();
-    if (this.phase === 'body') this.socket.resume();
+    if (this.phase === 'body') this.restartReading();
+  }
+
+  private restartReading(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.socket.resume();
   }
 
   private armIdle(): void {
@@ -408,6 +423,7 @@ export class Connection {
       this.phase = 'idle';
       this.reused = true;
       this.idleSince = performance.now();
+      this.restartReading();
       if (this.socket.isPaused()) this.socket.resume();
       this.socket.unref();
       this.done(this, true);
