@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { SizeMismatchError } from '../content/errors.js';
 import { BlobCheck, markChecked } from '../content/verify-stream.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import type { Digester } from '../oci/digest.js';
+import { digestAlgorithm, type Digester } from '../oci/digest.js';
 import { AirgapError } from '../errors.js';
 import { RegistryResponseError, RegistryUnavailableError } from './errors.js';
 import type { EventSink } from './events.js';
@@ -10,16 +10,11 @@ import { backoffDelay, describeNetworkError, isRetryableError, sleep, type Retry
 import { abandon, header, type HttpResponse } from './transport.js';
 import { redactUrl } from './redact.js';
 import type { HashPool } from '../content/hash-pool.js';
-import { isSupportedAlgorithm, type DigestAlgorithm } from '../oci/digest.js';
 
 /** Smaller blobs (configs) are hashed in place: a message to a thread would cost more. */
 const OFF_THREAD_MIN_BYTES = 1024 * 1024;
 /** Downloaded bytes not yet hashed by the thread, at most (copies wait in memory until then). */
 const MAX_PENDING_HASH_BYTES = 4 * 1024 * 1024;
-
-function digestAlgorithmOf(digest: string): string {
-  return digest.slice(0, digest.indexOf(':'));
-}
 
 export interface BlobStreamOptions {
   desc: Pick<Descriptor, 'digest' | 'size'>;
@@ -89,9 +84,7 @@ export async function openBlobStream(o: BlobStreamOptions): Promise<Readable> {
 
   // Checked as the bytes are yielded (size cap at once, digest at the end), not by a separate stage.
   // A large blob is hashed by the pool's thread while this one reads the socket and writes.
-  const deferred = o.hashPool && start === 0 && desc.size >= OFF_THREAD_MIN_BYTES && isSupportedAlgorithm(digestAlgorithmOf(desc.digest))
-    ? o.hashPool.digester(digestAlgorithmOf(desc.digest) as DigestAlgorithm)
-    : undefined;
+  const deferred = o.hashPool && start === 0 && desc.size >= OFF_THREAD_MIN_BYTES ? o.hashPool.digester(digestAlgorithm(desc.digest)) : undefined;
   const check = new BlobCheck(desc, { offset: start, prefix: o.prefix, where: o.where, kind, deferred });
   let finished = false;
 

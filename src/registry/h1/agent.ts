@@ -1,6 +1,6 @@
 import { checkRequest, Connection, type ConnectionTimeouts, type H1Request, type H1Response, type TlsSettings } from './connection.js';
 import { Readable } from 'node:stream';
-import { HttpConnectionError } from './errors.js';
+import { abortError, HttpConnectionError } from './errors.js';
 
 /** A streamed upload reuses a kept-alive connection only if it was idle at most this long. */
 const STREAM_MAX_IDLE_MS = 2_000;
@@ -12,11 +12,6 @@ export interface H1AgentOptions extends ConnectionTimeouts {
   keepAliveMs: number;
   /** TLS settings for an https origin (CA list, whether to verify) */
   tls(url: URL): TlsSettings;
-}
-
-function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return r instanceof Error ? r : Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 class OriginPool {

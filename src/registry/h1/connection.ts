@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { cutChunk, releaseChunk, retireSlab, SLAB_BYTES, takeSlab, type Slab } from '../../content/slab-pool.js';
 import { ChunkedDecoder } from './chunked.js';
-import { HttpConnectionError } from './errors.js';
+import { abortError, HttpConnectionError } from './errors.js';
 import { bodyFraming, keepsAlive, parseResponseHead, type BodyFraming, type ResponseHeaders } from './response-head.js';
 
 export interface ConnectionTimeouts {
@@ -49,12 +49,6 @@ const MIN_READ = 64 * 1024;
 const BODY_HIGH_WATER_CHUNKS = 4;
 
 type Phase = 'connecting' | 'idle' | 'head' | 'body' | 'dead';
-
-function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  if (r instanceof Error) return r;
-  return Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
-}
 
 function formatMs(ms: number): string {
   return ms < 10_000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
@@ -112,12 +106,12 @@ export class Connection {
   private slab: Slab = takeSlab();
   private slabUsed = 0;
   private given = 0;
-  private paused = false;
   /**
-   * Our onread callback returned false: the socket stopped reading. Tracked here because that stop
-   * is not the stream's pause() (isPaused() stays false), and TLS may still hand over records it
-   * had already decrypted, so the body can end while the socket is stopped: it must read again
-   * before the connection serves another request.
+   * Our onread callback returned false (the body's reader is behind): the socket stopped reading
+   * until the reader asks for more. Tracked here because that stop is not the stream's pause()
+   * (isPaused() stays false), and TLS may still hand over records it had already decrypted, so the
+   * body can end while the socket is stopped: it must read again before the connection serves
+   * another request. While stopped, the body is waiting for us, not for the server (no stall).
    */
   private stopped = false;
 
@@ -187,11 +181,8 @@ export class Connection {
       headers['content-length'] = String(body.byteLength);
     }
     let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
-    for (const [k, v] of Object.entries(headers)) {
-      if (k.toLowerCase() === 'host') continue;
-      checkHeader(k, v);
-      head += `${k}: ${v}\r\n`;
-    }
+    // Names and values were checked by checkRequest before a connection was taken.
+    for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'host') head += `${k}: ${v}\r\n`;
     head += '\r\n';
     this.method = method;
     this.received = 0;
@@ -213,10 +204,8 @@ export class Connection {
         void this.pump(body, url);
         return;
       }
-      if (body?.byteLength) {
-        this.socket.write(head, 'latin1');
-        this.socket.write(body);
-      } else this.socket.write(head, 'latin1');
+      this.socket.write(head, 'latin1');
+      if (body?.byteLength) this.socket.write(body);
       this.startHeadTimer(url);
     });
   }
@@ -366,22 +355,19 @@ export class Connection {
       default:
         more = this.push(body, chunk);
     }
-    if (!more) {
-      this.paused = true;
-      this.stopped = true;
-    }
+    if (!more) this.stopped = true;
     return more;
   }
 
   /** A piece of the current read goes to the body's reader, counted against its slab until released. */
   private push(body: Body, piece: Buffer): boolean {
-    if (piece.buffer === this.slab.buf.buffer) return body.push(cutChunk(this.slab, piece.byteOffset - this.slab.buf.byteOffset, piece.byteOffset - this.slab.buf.byteOffset + piece.byteLength));
-    return body.push(piece);
+    if (piece.buffer !== this.slab.buf.buffer) return body.push(piece); // a copy (a head split across reads)
+    const start = piece.byteOffset - this.slab.buf.byteOffset;
+    return body.push(cutChunk(this.slab, start, start + piece.byteLength));
   }
 
   /** The body's reader wants more. */
   resumeReading(): void {
-    this.paused = false;
     this.lastActivity = performance.now();
     if (this.phase === 'body') this.restartReading();
   }
@@ -400,8 +386,8 @@ export class Connection {
   private checkIdle(): void {
     if (this.phase !== 'body') return;
     const now = performance.now();
-    // Paused: waiting for our own reader, not for the server.
-    if (this.paused) this.lastActivity = now;
+    // Stopped: waiting for our own reader, not for the server.
+    if (this.stopped) this.lastActivity = now;
     const idle = now - this.lastActivity;
     if (idle >= this.timeouts.bodyIdleMs) {
       this.fail(new HttpConnectionError('AIRGAP_HTTP_BODY_TIMEOUT', `the response body stalled for ${formatMs(idle)}`));
@@ -418,13 +404,11 @@ export class Connection {
     this.signal = undefined;
     const body = this.body;
     this.body = undefined;
-    this.paused = false;
     if (reusable && this.reusable && !this.sending && !this.socket.destroyed) {
       this.phase = 'idle';
       this.reused = true;
       this.idleSince = performance.now();
       this.restartReading();
-      if (this.socket.isPaused()) this.socket.resume();
       this.socket.unref();
       this.done(this, true);
     } else {
@@ -437,7 +421,6 @@ export class Connection {
 
   private onEnd(): void {
     if (this.phase === 'body' && this.framing.kind === 'close') {
-      this.reusable = false;
       this.finish(false);
       return;
     }

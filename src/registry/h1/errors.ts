@@ -30,3 +30,10 @@ export type HttpConnectionErrorCode =
 export const HTTP_CONNECTION_ERROR_CODES: readonly HttpConnectionErrorCode[] = [
   'AIRGAP_HTTP_CONNECT_TIMEOUT', 'AIRGAP_HTTP_HEADERS_TIMEOUT', 'AIRGAP_HTTP_BODY_TIMEOUT', 'AIRGAP_HTTP_PREMATURE_CLOSE', 'AIRGAP_HTTP_BAD_RESPONSE',
 ];
+
+/** The signal's reason when it is an Error, else an AbortError as Node's own APIs raise it. */
+export function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r;
+  return Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+}
