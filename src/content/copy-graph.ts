@@ -1,3 +1,4 @@
+import { NETWORK_FAILURE_CODES } from '../network-errors.js';
 import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -37,13 +38,8 @@ export interface CopyBlobResult {
   attempts: number;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_ABORTED',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  // the registry client's own HTTP/1.1 connection failures (src/registry/h1/errors.ts)
-  'AIRGAP_HTTP_CONNECT_TIMEOUT', 'AIRGAP_HTTP_HEADERS_TIMEOUT', 'AIRGAP_HTTP_BODY_TIMEOUT', 'AIRGAP_HTTP_PREMATURE_CLOSE', 'AIRGAP_HTTP_BAD_RESPONSE',
-]);
+// A stream cut short or aborted by undici mid-copy is resumed too.
+const NETWORK_CODES: ReadonlySet<string> = new Set([...NETWORK_FAILURE_CODES, 'UND_ERR_ABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /**
  * Wrong bytes (a broken proxy or link) are fetched again from 0 at most this often: a flaky

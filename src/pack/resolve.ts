@@ -1,3 +1,4 @@
+import { NETWORK_FAILURE_CODES } from '../network-errors.js';
 import type { LimitFunction } from 'p-limit';
 import type { BundlePlatformEntry } from '../bundle/metadata.js';
 import type { ReadOnlyStorage, Resolver } from '../content/target.js';
@@ -98,7 +99,7 @@ export function isBodyFailure(e: unknown): boolean {
   // undici wraps socket errors: look down the cause chain.
   for (let cur: unknown = e, i = 0; cur && typeof cur === 'object' && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_BODY_TIMEOUT|UND_ERR_RES_CONTENT_LENGTH_MISMATCH|ERR_STREAM_PREMATURE_CLOSE|AIRGAP_HTTP_[A-Z_]+)$/.test(code)) return true;
+    if (typeof code === 'string' && (NETWORK_FAILURE_CODES.has(code) || code === 'ERR_STREAM_PREMATURE_CLOSE')) return true;
   }
   return false;
 }

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { HTTP_CONNECTION_ERROR_CODES } from './h1/errors.js';
+import { NETWORK_FAILURE_CODES } from '../network-errors.js';
 
 export interface RetryPolicy {
   /** Total tries, the first included. */
@@ -34,11 +34,6 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
 }
 
-const RETRYABLE_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
-  'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', ...HTTP_CONNECTION_ERROR_CODES,
-]);
 
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
@@ -71,7 +66,7 @@ export function isAbortError(e: unknown): boolean {
 /** Connection-level failures worth another try (resets, refusals, timeouts, a body cut short). */
 export function isRetryableError(e: unknown): boolean {
   if (isAbortError(e) || isTlsError(e)) return false;
-  return chain(e).some((c) => typeof c.code === 'string' && RETRYABLE_CODES.has(c.code));
+  return chain(e).some((c) => typeof c.code === 'string' && NETWORK_FAILURE_CODES.has(c.code));
 }
 
 export function isTlsError(e: unknown): boolean {

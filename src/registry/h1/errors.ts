@@ -1,3 +1,5 @@
+import type { HttpClientErrorCode } from '../../network-errors.js';
+
 /**
  * A connection-level failure of our HTTP/1.1 client, shaped like Node's own socket errors (a
  * `code` string) so the retry rules treat it as they treat ECONNRESET: the registry client wraps
@@ -14,22 +16,10 @@ export class HttpConnectionError extends Error {
   }
 }
 
-export type HttpConnectionErrorCode =
-  /** no TCP/TLS connection within the connect timeout */
-  | 'AIRGAP_HTTP_CONNECT_TIMEOUT'
-  /** the request went out, no complete response head came back in time */
-  | 'AIRGAP_HTTP_HEADERS_TIMEOUT'
-  /** the body stopped arriving (stalled) for longer than the idle timeout */
-  | 'AIRGAP_HTTP_BODY_TIMEOUT'
-  /** the server closed the connection before the response ended */
-  | 'AIRGAP_HTTP_PREMATURE_CLOSE'
-  /** bytes that are not an HTTP/1.x response, or framing that contradicts itself */
-  | 'AIRGAP_HTTP_BAD_RESPONSE';
-
-/** Every code above: the retry rules list them with the socket errors. */
-export const HTTP_CONNECTION_ERROR_CODES: readonly HttpConnectionErrorCode[] = [
-  'AIRGAP_HTTP_CONNECT_TIMEOUT', 'AIRGAP_HTTP_HEADERS_TIMEOUT', 'AIRGAP_HTTP_BODY_TIMEOUT', 'AIRGAP_HTTP_PREMATURE_CLOSE', 'AIRGAP_HTTP_BAD_RESPONSE',
-];
+/** What each code means: CONNECT_TIMEOUT no TCP/TLS connection in time; HEADERS_TIMEOUT no complete
+ * answer head in time; BODY_TIMEOUT a body or upload stalled; PREMATURE_CLOSE the server closed before
+ * the response ended; BAD_RESPONSE bytes that are not HTTP/1.x, or framing that contradicts itself. */
+export type HttpConnectionErrorCode = HttpClientErrorCode;
 
 /** The signal's reason when it is an Error, else an AbortError as Node's own APIs raise it. */
 export function abortError(signal: AbortSignal): Error {
