@@ -5,8 +5,8 @@
  * image for that version.
  */
 import { execa } from 'execa';
-import { factsOf, loadConfigChain, type ConfigChain, type FileFacts, type Located } from '../load/containerd/config-file.js';
-import { keysForVersion, V2_KEYS } from '../load/containerd/keys.js';
+import { effectiveOf, factsFor, loadConfigChain, type ConfigChain, type FileFacts, type Located } from '../load/containerd/config-file.js';
+import { keysForVersion } from '../load/containerd/keys.js';
 import { getPath, parseToml } from '../load/containerd/toml.js';
 import type { ContainerdVersion } from '../load/containerd/version.js';
 
@@ -45,17 +45,6 @@ function at(l: Located): string {
   return `${l.file}${l.line ? `:${l.line}` : ''}`;
 }
 
-/** The value set last (2.x merges key by key) or by the last file defining the table (1.x). */
-function effective(facts: FileFacts[], deep: boolean, pick: (f: FileFacts) => Located | undefined): Located | undefined {
-  if (deep) {
-    let found: Located | undefined;
-    for (const f of facts) found = pick(f) ?? found;
-    return found;
-  }
-  const owner = [...facts].reverse().find((f) => f.definesPluginTable);
-  return owner ? pick(owner) : undefined;
-}
-
 async function dump(configPath: string): Promise<{ sandbox?: string; configPath?: string } | undefined> {
   const r = await execa('containerd', ['--config', configPath, 'config', 'dump'], { reject: false, stdin: 'ignore', timeout: 10_000 });
   if (r.exitCode !== 0 || typeof r.stdout !== 'string' || r.stdout === '') return undefined;
@@ -81,12 +70,12 @@ export async function readConfigFacts(configPath: string, version: ContainerdVer
     out.exists = chain.files[0]!.exists;
     out.version = chain.files[0]!.version;
     out.missingImports = chain.missing;
-    facts = chain.files.map((f) => (deep ? factsOf(f) : factsOf(f, V2_KEYS)));
+    facts = factsFor(chain, deep);
   } catch (e) {
     out.error = (e as Error).message;
   }
-  const sandbox = effective(facts, deep, (f) => f.sandboxImage);
-  const cp = effective(facts, deep, (f) => f.configPath);
+  const sandbox = effectiveOf(facts, deep, (f) => f.sandboxImage);
+  const cp = effectiveOf(facts, deep, (f) => f.configPath);
   const legacy = deep ? facts : [...facts].reverse().filter((f) => f.definesPluginTable).slice(0, 1);
   out.mirrors = legacy.flatMap((f) => f.mirrors);
 

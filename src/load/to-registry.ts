@@ -15,14 +15,8 @@ import { NodeRegistryStore, type Placement } from './registry-store.js';
 
 /** load's first half: every image of the bundle into the node registry, under its source name. */
 
-export interface RegistryImageResult {
-  image: string;
-  destination: string;
-  status: 'pushed' | 'present' | 'would-push' | 'failed';
-  digest: string;
-  servedDigest?: string;
-  blobs: BlobCounts;
-  bytes: number;
+/** The registry-image event's fields, with the error itself rather than its message. */
+export interface RegistryImageResult extends Omit<Extract<LoadEvent, { event: 'registry-image' }>, 'event' | 'error'> {
   error?: AirgapError;
 }
 
@@ -133,7 +127,7 @@ export async function loadIntoRegistry(opts: RegistryPhaseOptions): Promise<Regi
     const status: RegistryImageResult['status'] = error ? 'failed'
       : root?.outcome === 'present' ? 'present'
         : opts.dryRun ? 'would-push' : 'pushed';
-    const result: RegistryImageResult = {
+    const fields: Omit<RegistryImageResult, 'error'> = {
       image: img.name,
       destination,
       status,
@@ -141,20 +135,9 @@ export async function loadIntoRegistry(opts: RegistryPhaseOptions): Promise<Regi
       ...(root?.servedDigest ? { servedDigest: root.servedDigest } : {}),
       blobs,
       bytes,
-      ...(error ? { error } : {}),
     };
-    opts.emit({
-      event: 'registry-image',
-      image: result.image,
-      destination,
-      status,
-      digest: result.digest,
-      ...(result.servedDigest ? { servedDigest: result.servedDigest } : {}),
-      blobs,
-      bytes,
-      ...(error ? { error: error.message } : {}),
-    });
-    return result;
+    opts.emit({ event: 'registry-image', ...fields, ...(error ? { error: error.message } : {}) });
+    return { ...fields, ...(error ? { error } : {}) };
   }));
 
   const total: BlobCounts = { pushed: 0, mounted: 0, present: 0 };

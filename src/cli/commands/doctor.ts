@@ -3,17 +3,11 @@ import { runDoctor, type DoctorOptions } from '../../doctor/doctor.js';
 import { renderDoctorText } from '../../doctor/report-text.js';
 import { ExitCode } from '../exit-codes.js';
 
-interface DoctorFlags {
-  bundle?: string;
-  containerdConfig?: string;
-  hostsDir?: string;
-  address?: string;
-  kubeadmConfig?: string;
-  kubernetes?: string;
-  kubeletDir?: string;
+/** What commander hands over: DoctorOptions' fields, except --ctr arrives as one string. */
+type DoctorFlags = Pick<DoctorOptions, 'bundle' | 'containerdConfig' | 'hostsDir' | 'address' | 'kubeadmConfig' | 'kubernetes' | 'kubeletDir'> & {
   ctr?: string;
   json?: boolean;
-}
+};
 
 const EXAMPLES = `
 Examples:

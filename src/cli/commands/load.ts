@@ -1,4 +1,4 @@
-import { addRegistryAccessOptions, collect } from '../options.js';
+import { addRegistryAccessOptions, collect, parseConcurrency } from '../options.js';
 import type { Command } from 'commander';
 import type { Ora } from 'ora';
 import { preloadSpinner, startSpinner } from '../spinner.js';
@@ -47,17 +47,6 @@ Images land in the registry under their source names: registry.k8s.io/pause:3.9 
 <registry>[/prefix]/registry.k8s.io/pause:3.9, the layout the hosts.toml files written by
 --configure-containerd point containerd at. Running load again changes nothing that is already
 in place; an interrupted load completes when run again.`;
-
-function parseConcurrency(v: string | undefined): number {
-  if (v === undefined) return DEFAULT_LOAD_CONCURRENCY;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new UsageError('ERR_INVALID_CONCURRENCY', `invalid --concurrency "${v}": expected a whole number from 1 to 64`, {
-      hint: 'e.g. --concurrency 4',
-    });
-  }
-  return n;
-}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -196,7 +185,7 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
 }
 
 async function run(bundle: string, flags: LoadFlags): Promise<void> {
-  const concurrency = parseConcurrency(flags.concurrency);
+  const concurrency = parseConcurrency(flags.concurrency, DEFAULT_LOAD_CONCURRENCY, 'e.g. --concurrency 4');
   const anyConfigFlag = flags.containerdConfig !== undefined || flags.hostsDir !== undefined || flags.mirror !== undefined;
   if (anyConfigFlag && !flags.configureContainerd) {
     throw new UsageError('ERR_USAGE', '--containerd-config, --hosts-dir and --mirror only apply with --configure-containerd', {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { HashPool } from '../../content/hash-pool.js';
-import { addRegistryAccessOptions, collect } from '../options.js';
+import { addRegistryAccessOptions, collect, parseConcurrency } from '../options.js';
 import { setEventStream } from '../event-stream.js';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -57,17 +57,6 @@ An interrupted pack continues where it stopped when run again with the same argu
 (OUT.partial and OUT.partial.json hold its progress). SOURCE_DATE_EPOCH fixes the creation time,
 so the same inputs give a byte-identical bundle.`;
 
-function parseConcurrency(v: string | undefined): number {
-  if (v === undefined) return DEFAULT_CONCURRENCY;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new UsageError('ERR_INVALID_CONCURRENCY', `invalid --concurrency "${v}": expected a whole number from 1 to 64`, {
-      hint: 'e.g. --concurrency 4 (more helps on links with high latency)',
-    });
-  }
-  return n;
-}
-
 function sourceDateEpoch(): number | undefined {
   const v = process.env.SOURCE_DATE_EPOCH;
   if (v === undefined || v === '') return undefined;
@@ -100,7 +89,7 @@ async function checkOutputPath(output: string): Promise<void> {
 
 async function run(flags: PackFlags): Promise<void> {
   const platforms: PlatformSelection | undefined = flags.platform !== undefined ? parsePlatformSelection(flags.platform) : undefined;
-  const concurrency = parseConcurrency(flags.concurrency);
+  const concurrency = parseConcurrency(flags.concurrency, DEFAULT_CONCURRENCY, 'e.g. --concurrency 4 (more helps on links with high latency)');
   const limitRate = flags.limitRate !== undefined ? parseRate(flags.limitRate) : undefined;
   const epoch = sourceDateEpoch();
   const loaders = flags.includeLoader !== undefined && flags.includeLoader !== false

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { ContainerdConfigError } from './errors.js';
 import { expandGlob, hasGlobMeta } from './glob.js';
-import { keysForVersion, type CriKeys } from './keys.js';
+import { keysForVersion, V2_KEYS, type CriKeys } from './keys.js';
 import { getPath, hasPrefix, isTable, parseToml, type TomlDocument, type TomlPair } from './toml.js';
 
 export interface ConfigFile {
@@ -186,4 +186,28 @@ export function factsOf(file: ConfigFile, keys: CriKeys = keysForVersion(file.ve
   const configPath = located(keys.configPath);
   if (configPath) facts.configPath = configPath;
   return facts;
+}
+
+/** Every file's facts, read as this containerd reads them (`deep`: 2.x). */
+export function factsFor(chain: ConfigChain, deep: boolean): FileFacts[] {
+  // containerd 1.x knows only the version 2 keys; 2.x reads each file with its own version's keys.
+  return chain.files.map((f) => (deep ? factsOf(f) : factsOf(f, V2_KEYS)));
+}
+
+/**
+ * The value containerd will use, reading the chain with the merge rule of this containerd: with
+ * `deep` (2.x merges key by key) the value set last; else (1.x) the last file defining the table's.
+ */
+export function effectiveOf(
+  facts: FileFacts[],
+  deep: boolean,
+  pick: (f: FileFacts) => Located | undefined,
+): Located | undefined {
+  if (deep) {
+    let found: Located | undefined;
+    for (const f of facts) found = pick(f) ?? found;
+    return found;
+  }
+  const owner = [...facts].reverse().find((f) => f.definesPluginTable);
+  return owner ? pick(owner) : undefined;
 }

@@ -16,7 +16,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { loadConfigChain, factsOf, type ConfigChain, type FileFacts, type Located, type Overrides } from './config-file.js';
+import { loadConfigChain, factsFor, effectiveOf, type Located, type Overrides } from './config-file.js';
 import { renderDropIn, DROP_IN_MARKER } from './drop-in.js';
 import { addImport, setStringKey } from './edit.js';
 import { ContainerdConfigError } from './errors.js';
@@ -31,7 +31,7 @@ import {
   scanHostsDir,
   type MirrorSpec,
 } from './hosts-toml.js';
-import { describeKey, keysForVersion, V2_KEYS, type CriKeys } from './keys.js';
+import { describeKey, keysForVersion, type CriKeys } from './keys.js';
 import { parseToml, tomlKeyPath } from './toml.js';
 import {
   configVersionFor,
@@ -138,26 +138,6 @@ async function resolveVersion(req: ContainerdConfigRequest): Promise<ContainerdV
     });
   }
   return v;
-}
-
-/** The value containerd will use, reading the chain with the merge rule of this containerd. */
-function effectiveOf(
-  facts: FileFacts[],
-  deep: boolean,
-  pick: (f: FileFacts) => Located | undefined,
-): Located | undefined {
-  if (deep) {
-    let found: Located | undefined;
-    for (const f of facts) found = pick(f) ?? found;
-    return found;
-  }
-  const owner = [...facts].reverse().find((f) => f.definesPluginTable);
-  return owner ? pick(owner) : undefined;
-}
-
-function factsFor(chain: ConfigChain, deep: boolean): FileFacts[] {
-  // containerd 1.x knows only the version 2 keys; 2.x reads each file with its own version's keys.
-  return chain.files.map((f) => (deep ? factsOf(f) : factsOf(f, V2_KEYS)));
 }
 
 function where(l: { file?: string; line?: number }): string {
