@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI as MAIN } from '../helpers/cli.js';
+import { KUBEADM_V1_30_14_REFS as V1_30_14 } from '../helpers/kubeadm-images.js';
 
 interface Run {
   code: number | null;
@@ -25,16 +26,6 @@ function airgap(args: string[], stdin = ''): Promise<Run> {
     child.stdin.end(stdin);
   });
 }
-
-const V1_30_14 = [
-  'registry.k8s.io/kube-apiserver:v1.30.14',
-  'registry.k8s.io/kube-controller-manager:v1.30.14',
-  'registry.k8s.io/kube-scheduler:v1.30.14',
-  'registry.k8s.io/kube-proxy:v1.30.14',
-  'registry.k8s.io/coredns/coredns:v1.11.3',
-  'registry.k8s.io/pause:3.9',
-  'registry.k8s.io/etcd:3.5.15-0',
-];
 
 // Each case spawns node (~0.1 s); a few at a time keeps the suite quick on two cores.
 describe('airgap images', { concurrency: 3 }, () => {

@@ -5,18 +5,18 @@
  * trap set on purpose and undone. Runs inside `unshare -n` (scripts/test.sh).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import type { CheckResult, DoctorReport } from '../../src/doctor/index.js';
-import { freePort, generateImages, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
-import { bundleFromLayout } from '../helpers/lab-bundle.js';
+import { freePort, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
 import { CLI } from '../helpers/cli.js';
-import { startNodeContainerd, writeNodeConfig, type NodeConfig, type NodeContainerd } from '../load/containerd/node-containerd.js';
+import { runCli, startNodeLab, type NodeLab } from '../helpers/node-lab.js';
+import type { NodeConfig, NodeContainerd } from '../load/containerd/node-containerd.js';
 
+let lab: NodeLab;
 let work: string;
 let gen: GeneratedImages;
 let bundle: string;
@@ -27,29 +27,17 @@ let hostsDir: string;
 let kubeletDir: string;
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'airgap-doctor-'));
-  gen = await generateImages({ scale: 0.01 });
-  bundle = (await bundleFromLayout(gen.layoutDir, join(work, 'k8s.tar'), { kubernetes: { version: 'v1.30.14', distribution: 'kubeadm' } })).path;
-  reg = await startRegistry();
-  await mkdir(join(work, 'node'));
-  node = await writeNodeConfig(join(work, 'node'));
-  hostsDir = join(work, 'node', 'certs.d');
+  lab = await startNodeLab('airgap-doctor-');
+  ({ work, gen, bundle, reg, node, ctd, hostsDir } = lab);
   kubeletDir = join(work, 'kubelet');
   await mkdir(kubeletDir);
-  ctd = await startNodeContainerd(node);
 });
 after(async () => {
-  await ctd?.stop();
-  await reg?.stop();
-  await rm(work, { recursive: true, force: true });
+  await lab?.stop();
 });
 
 async function doctor(extra: string[] = [], env: Record<string, string> = {}): Promise<{ exitCode: number; report: DoctorReport; byId: Map<string, CheckResult>; stderr: string }> {
-  const r = await execa('node', [CLI, 'doctor', '--bundle', bundle, '--containerd-config', node.configFile, '--address', node.socket, '--kubelet-dir', kubeletDir, '--json', ...extra], {
-    reject: false,
-    stdin: 'ignore',
-    env: { NO_COLOR: '1', CI: '1', ...env },
-  });
+  const r = await runCli(['doctor', '--bundle', bundle, '--containerd-config', node.configFile, '--address', node.socket, '--kubelet-dir', kubeletDir, '--json', ...extra], env);
   assert.ok(r.stdout, `doctor printed a report (stderr: ${r.stderr})`);
   const report = JSON.parse(r.stdout) as DoctorReport;
   return { exitCode: r.exitCode ?? -1, report, byId: new Map(report.checks.map((c) => [c.id, c])), stderr: r.stderr };
@@ -87,10 +75,9 @@ test('a node as installed: no config_path, containerd\'s own pause, no hosts.tom
 });
 
 test('after airgap load --registry --containerd --configure-containerd (and a restart): every check ok, exit 0; text output grouped', async () => {
-  const l = await execa('node', [CLI, ...loadArgs()], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', CI: '1' } });
+  const l = await runCli(loadArgs());
   assert.equal(l.exitCode, 0, l.stderr);
-  await ctd.stop();
-  ctd = await startNodeContainerd(node, 'containerd-2.log');
+  ctd = await lab.restartContainerd('containerd-2.log');
   const { exitCode, report, byId } = await doctor(['--kubernetes', 'v1.30.14']);
   assert.equal(exitCode, 0, notOk(report));
   assert.deepEqual(report.summary, { ok: report.checks.length, warn: 0, fail: 0 }, notOk(report));
@@ -242,8 +229,7 @@ test('trap: containerd runs with sandbox image pause:3.8 while the bundle has 3.
   // Before a restart the running containerd still uses 3.9: doctor says so.
   const pending = await doctor();
   assert.equal(status(pending.byId, 'containerd.restart'), 'warn');
-  await ctd.stop();
-  ctd = await startNodeContainerd(node, 'containerd-3.log');
+  ctd = await lab.restartContainerd('containerd-3.log');
   const { exitCode, byId } = await doctor();
   assert.equal(exitCode, 1);
   const c = byId.get('sandbox.image')!;

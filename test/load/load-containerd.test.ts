@@ -6,22 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { BundleReader } from '../../src/bundle/reader.js';
 import type { LoadEvent } from '../../src/load/events.js';
-import { generateImages, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
-import { bundleFromLayout } from '../helpers/lab-bundle.js';
-import { CLI } from '../helpers/cli.js';
+import type { GeneratedImages, LabRegistry } from '../../scripts/lab/index.js';
 import { makeBundle } from '../helpers/make-bundle.js';
-import { startNodeContainerd, writeNodeConfig, type NodeConfig, type NodeContainerd } from './containerd/node-containerd.js';
+import { runCli, startNodeLab, type NodeLab } from '../helpers/node-lab.js';
+import type { NodeConfig, NodeContainerd } from './containerd/node-containerd.js';
 import { startServeProcess } from '../serve/cli-process.js';
 
 const PINNED = 'io.cri-containerd.pinned=pinned';
 
+let lab: NodeLab;
 let work: string;
 let gen: GeneratedImages;
 let bundle: string;
@@ -31,24 +30,14 @@ let ctd: NodeContainerd;
 let hostsDir: string;
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'airgap-load-ctd-'));
-  gen = await generateImages({ scale: 0.01 });
-  bundle = (await bundleFromLayout(gen.layoutDir, join(work, 'k8s.tar'), { kubernetes: { version: 'v1.30.14', distribution: 'kubeadm' } })).path;
-  reg = await startRegistry();
-  await mkdir(join(work, 'node'));
-  node = await writeNodeConfig(join(work, 'node'));
-  hostsDir = join(work, 'node', 'certs.d');
-  ctd = await startNodeContainerd(node);
+  lab = await startNodeLab('airgap-load-ctd-');
+  ({ work, gen, bundle, reg, node, ctd, hostsDir } = lab);
 });
 after(async () => {
-  await ctd?.stop();
-  await reg?.stop();
-  await rm(work, { recursive: true, force: true });
+  await lab?.stop();
 });
 
-function cli(args: string[]) {
-  return execa('node', [CLI, 'load', ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', CI: '1' } });
-}
+const cli = (args: string[]) => runCli(['load', ...args]);
 
 function ctr(args: string[]) {
   return execa('ctr', ['--address', node.socket, '--namespace', 'k8s.io', ...args], { stdin: 'ignore' });
@@ -215,8 +204,7 @@ test('the node pulls offline: after load --registry --containerd --configure-con
 
   // Forget the imported images, restart containerd on the new configuration, pull as kubelet does.
   await removeAllImages();
-  await ctd.stop();
-  ctd = await startNodeContainerd(node, 'containerd-2.log');
+  ctd = await lab.restartContainerd('containerd-2.log');
   const status = await ctd.cri.status({ verbose: true });
   const config = status.info.config as { sandboxImage?: string };
   assert.equal(config.sandboxImage, 'registry.k8s.io/pause:3.9', 'CRI reports the bundle\'s pause as sandbox image');

@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
@@ -17,9 +16,11 @@ import { load } from '../../src/load/load.js';
 import { generateImages, skopeoRegistryFlags, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
 import { bundleFromLayout } from '../helpers/lab-bundle.js';
 import { CLI } from '../helpers/cli.js';
+import { runCli, startBundleLab, type BundleLab } from '../helpers/node-lab.js';
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
+let lab: BundleLab;
 let work: string;
 let gen: GeneratedImages;
 let bundle: string;
@@ -27,20 +28,15 @@ let amd64Bundle: string;
 let reg: LabRegistry;
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'airgap-load-registry-'));
-  gen = await generateImages({ scale: 0.01 });
-  bundle = (await bundleFromLayout(gen.layoutDir, join(work, 'k8s.tar'), { kubernetes: { version: 'v1.30.14', distribution: 'kubeadm' } })).path;
+  lab = await startBundleLab('airgap-load-registry-');
+  ({ work, gen, bundle, reg } = lab);
   amd64Bundle = (await bundleFromLayout(gen.layoutDir, join(work, 'k8s-amd64.tar'), { platforms: ['linux/amd64'] })).path;
-  reg = await startRegistry();
 });
 after(async () => {
-  await reg?.stop();
-  await rm(work, { recursive: true, force: true });
+  await lab?.stop();
 });
 
-function cli(args: string[]) {
-  return execa('node', [CLI, 'load', ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', CI: '1' } });
-}
+const cli = (args: string[]) => runCli(['load', ...args]);
 
 /** The manifest bytes the registry serves for a reference, read by skopeo. */
 async function skopeoRaw(r: LabRegistry, ref: string): Promise<Buffer> {

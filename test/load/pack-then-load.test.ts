@@ -5,40 +5,36 @@
  * registry must end up serving exactly the upstream digests. Run inside `unshare -n`.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { digestOf } from '../../src/oci/digest.js';
-import { generateImages, seedRegistry, skopeoRegistryFlags, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
-import { CLI } from '../helpers/cli.js';
+import { skopeoRegistryFlags, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
+import { runCli, startSeededLab, type SeededLab } from '../helpers/node-lab.js';
 
+let lab: SeededLab;
 let work: string;
 let gen: GeneratedImages;
 let upstream: LabRegistry;
 let node: LabRegistry;
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'airgap-pack-load-'));
-  gen = await generateImages({ scale: 0.01 });
-  [upstream, node] = await Promise.all([startRegistry(), startRegistry()]);
-  await seedRegistry(upstream, gen);
+  lab = await startSeededLab('airgap-pack-load-');
+  ({ work, gen, upstream } = lab);
+  node = await startRegistry();
 });
 after(async () => {
-  await Promise.all([upstream?.stop(), node?.stop()]);
-  await rm(work, { recursive: true, force: true });
+  await node?.stop();
+  await lab?.stop();
 });
-
-const airgap = (args: string[]) => execa('node', [CLI, ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
 
 test('a packed bundle loads into an empty registry with every upstream digest, Docker lists included', async () => {
   assert.ok(gen.images.some((i) => i.mediaType.includes('docker')), 'the generated set has Docker manifest lists');
   const bundle = join(work, 'k8s.tar');
-  const packed = await airgap(['pack', '--kubernetes', 'v1.30.14', '--platform', 'all', '--registry-mirror', `registry.k8s.io=${upstream.url}/registry.k8s.io`, '-o', bundle]);
+  const packed = await runCli(['pack', '--kubernetes', 'v1.30.14', '--platform', 'all', '--registry-mirror', `registry.k8s.io=${upstream.url}/registry.k8s.io`, '-o', bundle]);
   assert.equal(packed.exitCode, 0, packed.stderr);
 
-  const loaded = await airgap(['load', bundle, '--registry', node.url]);
+  const loaded = await runCli(['load', bundle, '--registry', node.url]);
   assert.equal(loaded.exitCode, 0, `${loaded.stdout}\n${loaded.stderr}`);
 
   const flags = await skopeoRegistryFlags(node, undefined, work);
@@ -49,7 +45,7 @@ test('a packed bundle loads into an empty registry with every upstream digest, D
     assert.equal(JSON.parse(bytes.toString()).mediaType, img.mediaType, `${img.ref} keeps its upstream media type`);
   }
 
-  const again = await airgap(['load', bundle, '--registry', node.url]);
+  const again = await runCli(['load', bundle, '--registry', node.url]);
   assert.equal(again.exitCode, 0, again.stderr);
   assert.match(again.stdout, /Nothing changed/);
 });

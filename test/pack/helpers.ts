@@ -14,6 +14,7 @@ import { isDigest } from '../../src/oci/digest.js';
 import { MediaType } from '../../src/oci/media-type.js';
 import type { ImageReference } from '../../src/oci/reference.js';
 import type { ImageSource, SourceProvider } from '../../src/pack/resolve.js';
+import { KUBEADM_V1_30_14_REFS } from '../helpers/kubeadm-images.js';
 
 /** Deterministic pseudo-random bytes (sha256 in counter mode): layers that do not compress or repeat. */
 export function bytes(seed: string, size: number): Buffer {
@@ -145,20 +146,9 @@ export function splitRef(ref: string): [string, string] {
   return [ref.slice(0, i), ref.slice(i + 1)];
 }
 
-/** The synthetic kubeadm v1.30.14 set, small: pause:3.9 and friends, two platforms. */
-export const K8S_V1_30_14 = [
-  'registry.k8s.io/kube-apiserver:v1.30.14',
-  'registry.k8s.io/kube-controller-manager:v1.30.14',
-  'registry.k8s.io/kube-scheduler:v1.30.14',
-  'registry.k8s.io/kube-proxy:v1.30.14',
-  'registry.k8s.io/coredns/coredns:v1.11.3',
-  'registry.k8s.io/pause:3.9',
-  'registry.k8s.io/etcd:3.5.15-0',
-];
-
 export function kubeRegistry(opts: { platforms?: string[]; layerSize?: number } = {}): { reg: TestRegistry; images: TestImage[] } {
   const reg = new TestRegistry();
-  const images = K8S_V1_30_14.map((ref) =>
+  const images = KUBEADM_V1_30_14_REFS.map((ref) =>
     addImage(reg, ref, { platforms: opts.platforms ?? ['linux/amd64', 'linux/arm64'], layerSize: opts.layerSize ?? 4000, ...(ref.includes('/kube-') ? { shared: 'debian-base' } : {}) }),
   );
   return { reg, images };

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { ImageListMismatchError, NoImagesError } from '../../src/pack/errors.js';
 import { buildImageSet } from '../../src/pack/image-set.js';
-import { K8S_V1_30_14, tempDir } from './helpers.js';
+import { KUBEADM_V1_30_14_REFS } from '../helpers/kubeadm-images.js';
+import { tempDir } from './helpers.js';
 
 describe('buildImageSet and the list check', () => {
   it('is the kubeadm set (pause included) plus --image and --images-file, each once, sorted', async (t) => {
@@ -15,7 +16,7 @@ describe('buildImageSet and the list check', () => {
     const set = await buildImageSet({ kubernetes: 'v1.30.14', images: ['quay.io/cilium/cilium:v1.15.0'], imagesFiles: [file] });
     assert.deepEqual(
       set.images.map((i) => i.name),
-      [...K8S_V1_30_14, 'docker.io/library/nginx:1.27', 'quay.io/cilium/cilium:v1.15.0'].sort(),
+      [...KUBEADM_V1_30_14_REFS, 'docker.io/library/nginx:1.27', 'quay.io/cilium/cilium:v1.15.0'].sort(),
     );
     const pause = set.images.find((i) => i.name === 'registry.k8s.io/pause:3.9')!;
     assert.equal(pause.role, 'pause');
@@ -26,7 +27,7 @@ describe('buildImageSet and the list check', () => {
   it('refuses a list with another pause tag, naming both tags, before anything else (exit 1)', async (t) => {
     const dir = await tempDir(t);
     const list = join(dir, 'airgap-images-list.txt');
-    await writeFile(list, `${K8S_V1_30_14.filter((r) => !r.includes('pause')).join('\n')}\nregistry.k8s.io/pause:3.8\n`);
+    await writeFile(list, `${KUBEADM_V1_30_14_REFS.filter((r) => !r.includes('pause')).join('\n')}\nregistry.k8s.io/pause:3.8\n`);
     await assert.rejects(buildImageSet({ kubernetes: 'v1.30.14', list }), (e: unknown) => {
       assert.ok(e instanceof ImageListMismatchError);
       assert.match(e.message, /registry\.k8s\.io\/pause:3\.8 \(line 7\)/);
@@ -45,7 +46,7 @@ describe('buildImageSet and the list check', () => {
     const dir = await tempDir(t);
     const list = join(dir, 'airgap-images-list.txt');
     // The list lacks etcd (we add it) and holds calico (Kubernetes does not need it: packed too).
-    await writeFile(list, `${K8S_V1_30_14.filter((r) => !r.includes('etcd')).join('\n')}\ndocker.io/calico/node:v3.28.0\n`);
+    await writeFile(list, `${KUBEADM_V1_30_14_REFS.filter((r) => !r.includes('etcd')).join('\n')}\ndocker.io/calico/node:v3.28.0\n`);
     const set = await buildImageSet({ kubernetes: 'v1.30.14', list, images: ['nginx:1.27'] });
     assert.ok(set.images.some((i) => i.name === 'docker.io/calico/node:v3.28.0'));
     assert.deepEqual(set.list?.addedBeyondList, ['docker.io/library/nginx:1.27', 'registry.k8s.io/etcd:3.5.15-0']);

@@ -2,24 +2,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import {
-  assertIsolatedNetwork,
-  generateImages,
-  seedRegistry,
-  startContainerd,
-  startRegistry,
-  type GeneratedImages,
-  type LabRegistry,
-} from '../../scripts/lab/index.js';
+import { startContainerd, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
 import type { BundleMetadata } from '../../src/bundle/metadata.js';
 import { readTar } from './helpers.js';
 import { CLI } from '../helpers/cli.js';
-
-const isolated = await assertIsolatedNetwork().then(() => true, () => false);
+import { labSkip, startSeededLab, type SeededLab } from '../helpers/node-lab.js';
 
 /**
  * The real thing: the built CLI packs the synthetic kubeadm v1.30.14 set from a real registry
@@ -40,7 +30,8 @@ function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-describe('airgap pack against the test lab', { skip: isolated ? false : 'run inside unshare -n (scripts/test.sh does)' }, () => {
+describe('airgap pack against the test lab', { skip: labSkip() }, () => {
+  let lab: SeededLab;
   let gen: GeneratedImages;
   let reg: LabRegistry;
   let dir: string;
@@ -87,15 +78,11 @@ describe('airgap pack against the test lab', { skip: isolated ? false : 'run ins
   }
 
   before(async () => {
-    gen = await generateImages({ scale: 0.02 });
-    reg = await startRegistry();
-    await seedRegistry(reg, gen);
-    dir = await mkdtemp(join(tmpdir(), 'airgap-pack-lab-'));
-    mirrorArgs = ['--registry-mirror', `registry.k8s.io=${reg.url}/registry.k8s.io`, '--insecure-registry', reg.host];
+    lab = await startSeededLab('airgap-pack-lab-', { scale: 0.02 });
+    ({ gen, upstream: reg, work: dir, mirrorArgs } = lab);
   });
   after(async () => {
-    await reg?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await lab?.stop();
   });
 
   it('packs every platform with upstream digests; skopeo and ctr read the bundle as it is', async () => {

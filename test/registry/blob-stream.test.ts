@@ -8,6 +8,7 @@ import { Digester, type Digest } from '../../src/oci/digest.js';
 import type { Descriptor } from '../../src/oci/descriptor.js';
 import { DigestMismatchError, SizeMismatchError } from '../../src/content/errors.js';
 import { HashPool } from '../../src/content/hash-pool.js';
+import type { RegistryClientOptions } from '../../src/registry/client.js';
 
 const SIZE = 1_000_000;
 const CUT = 300_000;
@@ -29,13 +30,23 @@ function cutOff(reg: FakeRegistry, data: Buffer, cut: number, times = 1): void {
   });
 }
 
+/** A client mirroring fake.test to `reg`; the client is closed and the registry stopped after `body`. */
+async function withClient(reg: FakeRegistry, opts: RegistryClientOptions, body: (t: ReturnType<typeof testClient>) => Promise<void>): Promise<void> {
+  const t = testClient({ mirrors: [`fake.test=${reg.url}`], ...opts });
+  try {
+    await body(t);
+  } finally {
+    await t.client.close();
+    await reg.stop();
+  }
+}
+
 test('a connection dropped mid-blob resumes with a Range request and the result is verified', async () => {
   const reg = await new FakeRegistry().start();
   const data = bytes(SIZE, 3);
   const desc = layer(reg, data);
   cutOff(reg, data, CUT);
-  const { client, events } = testClient({ mirrors: [`fake.test=${reg.url}`] });
-  try {
+  await withClient(reg, {}, async ({ client, events }) => {
     const got = await readStream(await client.repository('fake.test/a').fetch(desc));
     assert.ok(got.equals(data));
     const gets = reg.requests('GET', '/blobs/sha256:');
@@ -44,10 +55,7 @@ test('a connection dropped mid-blob resumes with a Range request and the result 
     assert.equal(gets[1]!.headers.range, `bytes=${CUT}-`, 'asks for exactly the bytes it lacks');
     const resume = events.find((e) => e.type === 'resume');
     assert.ok(resume && resume.type === 'resume' && resume.offset === CUT && resume.digest === desc.digest);
-  } finally {
-    await client.close();
-    await reg.stop();
-  }
+  });
 });
 
 test('a server that ignores Range (200) is handled by skipping what we already have', async () => {
@@ -55,16 +63,12 @@ test('a server that ignores Range (200) is handled by skipping what we already h
   const data = bytes(SIZE, 4);
   const desc = layer(reg, data);
   cutOff(reg, data, CUT);
-  const { client, events } = testClient({ mirrors: [`fake.test=${reg.url}`] });
-  try {
+  await withClient(reg, {}, async ({ client, events }) => {
     const got = await readStream(await client.repository('fake.test/a').fetch(desc));
     assert.ok(got.equals(data));
     assert.equal(reg.requests('GET', '/blobs/sha256:')[1]!.headers.range, `bytes=${CUT}-`);
     assert.ok(events.some((e) => e.type === 'range-ignored' && e.offset === CUT));
-  } finally {
-    await client.close();
-    await reg.stop();
-  }
+  });
 });
 
 test('a stalled body (idle timeout) is resumed too', async () => {
@@ -79,15 +83,11 @@ test('a stalled body (idle timeout) is resumed too', async () => {
     res.write(data.subarray(0, CUT)); // and then nothing, connection open
     return true;
   });
-  const { client } = testClient({ mirrors: [`fake.test=${reg.url}`], timeouts: { bodyIdleMs: 300 } });
-  try {
+  await withClient(reg, { timeouts: { bodyIdleMs: 300 } }, async ({ client }) => {
     const got = await readStream(await client.repository('fake.test/a').fetch(desc));
     assert.ok(got.equals(data));
     assert.equal(reg.requests('GET', '/blobs/sha256:')[1]!.headers.range, `bytes=${CUT}-`);
-  } finally {
-    await client.close();
-    await reg.stop();
-  }
+  });
 });
 
 test('a connection that keeps dropping without progress gives up with ERR_REGISTRY_UNAVAILABLE', async () => {
@@ -103,18 +103,14 @@ test('a connection that keeps dropping without progress gives up with ERR_REGIST
     else res.socket?.destroy();
     return true;
   });
-  const { client } = testClient({ mirrors: [`fake.test=${reg.url}`], retry: { attempts: 3 } });
-  try {
+  await withClient(reg, { retry: { attempts: 3 } }, async ({ client }) => {
     const s = await client.repository('fake.test/a').fetch(desc);
     await assert.rejects(readStream(s), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'ERR_REGISTRY_UNAVAILABLE');
       assert.match(e.message, new RegExp(desc.digest));
       return true;
     });
-  } finally {
-    await client.close();
-    await reg.stop();
-  }
+  });
 });
 
 test('bytes that do not match the digest fail with DigestMismatchError', async () => {
@@ -122,8 +118,7 @@ test('bytes that do not match the digest fail with DigestMismatchError', async (
   const data = bytes(50_000, 8);
   const desc = layer(reg, data);
   reg.blobs.set(desc.digest, bytes(50_000, 9)); // same size, other bytes
-  const { client } = testClient({ mirrors: [`fake.test=${reg.url}`] });
-  try {
+  await withClient(reg, {}, async ({ client }) => {
     const s = await client.repository('fake.test/a').fetch(desc);
     await assert.rejects(readStream(s), (e: Error) => {
       assert.ok(e instanceof DigestMismatchError);
@@ -131,10 +126,7 @@ test('bytes that do not match the digest fail with DigestMismatchError', async (
       assert.match(e.message, /fake\.test\/a \(via http:\/\/127\.0\.0\.1:\d+\)/);
       return true;
     });
-  } finally {
-    await client.close();
-    await reg.stop();
-  }
+  });
 });
 
 test('too long or too short fails with SizeMismatchError', async () => {
@@ -142,8 +134,7 @@ test('too long or too short fails with SizeMismatchError', async () => {
   const data = bytes(10_000, 10);
   const digest = sha256(data) as Digest;
   reg.blobs.set(digest, data);
-  const { client } = testClient({ mirrors: [`fake.test=${reg.url}`] });
-  try {
+  await withClient(reg, {}, async ({ client }) => {
     const repo = client.repository('fake.test/a');
     // The registry announces more than the descriptor allows: refused before reading.
     await assert.rejects(repo.fetch({ mediaType: MediaType.OciLayer, digest, size: 9_000 }), (e: Error) => e instanceof SizeMismatchError && /too long/.test(e.message));
@@ -156,18 +147,14 @@ test('too long or too short fails with SizeMismatchError', async () => {
     });
     await assert.rejects(readStream(await repo.fetch({ mediaType: MediaType.OciLayer, digest, size: 9_000 })), (e: Error) => e instanceof SizeMismatchError && /too long/.test(e.message));
     await assert.rejects(readStream(await repo.fetch({ mediaType: MediaType.OciLayer, digest, size: 11_000 })), (e: Error) => e instanceof SizeMismatchError && /truncated/.test(e.message));
-  } finally {
-    await client.close();
-    await reg.stop();
-  }
+  });
 });
 
 test('fetch from an offset with the prefix hash still verifies the whole blob', async () => {
   const reg = await new FakeRegistry().start();
   const data = bytes(100_000, 11);
   const desc = layer(reg, data);
-  const { client } = testClient({ mirrors: [`fake.test=${reg.url}`] });
-  try {
+  await withClient(reg, {}, async ({ client }) => {
     const prefix = new Digester();
     prefix.update(data.subarray(0, 40_000));
     const rest = await readStream(await client.repository('fake.test/a').fetch(desc, { offset: 40_000, prefix }));
@@ -176,10 +163,7 @@ test('fetch from an offset with the prefix hash still verifies the whole blob', 
     const wrong = new Digester();
     wrong.update(Buffer.alloc(40_000));
     await assert.rejects(readStream(await client.repository('fake.test/a').fetch(desc, { offset: 40_000, prefix: wrong })), DigestMismatchError);
-  } finally {
-    await client.close();
-    await reg.stop();
-  }
+  });
 });
 
 test('aborting a download stops it at once, without resuming', async () => {
@@ -192,8 +176,7 @@ test('aborting a download stops it at once, without resuming', async () => {
     res.write(data.subarray(0, CUT)); // then stall
     return true;
   });
-  const { client, events } = testClient({ mirrors: [`fake.test=${reg.url}`] });
-  try {
+  await withClient(reg, {}, async ({ client, events }) => {
     const ac = new AbortController();
     const s = await client.repository('fake.test/a').fetch(desc, { signal: ac.signal });
     let seen = 0;
@@ -211,10 +194,7 @@ test('aborting a download stops it at once, without resuming', async () => {
     assert.equal(events.filter((e) => e.type === 'resume').length, 0);
     assert.equal(reg.requests('GET', '/blobs/').length, 1);
     await assert.rejects(client.repository('fake.test/a').resolve('x', { signal: AbortSignal.abort() }), (e: Error) => e.name === 'AbortError');
-  } finally {
-    await client.close();
-    await reg.stop();
-  }
+  });
 });
 
 test('hashed on a pool thread: a dropped connection still resumes into one verified blob, and wrong bytes still fail', async () => {

@@ -1,25 +1,26 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { get, type IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { makeTempDir } from '../helpers/make-bundle.js';
 import { CLI, startServeProcess, type ServeProcess } from './cli-process.js';
 import { writeFixtureBundle, type FixtureBundle } from './fixture.js';
 
 const BIG = 16 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let dir: string;
 let fx: FixtureBundle;
 let bigLayer: string;
 let bigSize: number;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airgap-serve-cli-'));
+  tmp = await makeTempDir('airgap-serve-cli-');
+  dir = tmp.dir;
   fx = await writeFixtureBundle(join(dir, 'b.tar'), [
     { ref: 'registry.k8s.io/pause:3.9', platforms: ['linux/amd64', 'linux/arm64'] },
     { ref: 'registry.k8s.io/etcd:3.5.15-0', layerSize: BIG },
@@ -29,7 +30,7 @@ before(async () => {
 });
 
 after(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await tmp?.cleanup();
 });
 
 /** GET with a fresh connection; resolves at the response head. */

@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import {
-  assertIsolatedNetwork,
-  generateImages,
-  seedRegistry,
-  startContainerd,
-  startRegistry,
-  type GeneratedImages,
-  type LabRegistry,
-} from '../../scripts/lab/index.js';
+import { startContainerd, type GeneratedImages } from '../../scripts/lab/index.js';
+import { labSkip, startSeededLab, type SeededLab } from '../helpers/node-lab.js';
 import { CLI, startServeProcess, type ServeProcess } from './cli-process.js';
 import { sha256 } from './fixture.js';
 
@@ -23,27 +15,20 @@ import { sha256 } from './fixture.js';
  * by its original name through the hosts.toml the server prints.
  */
 
-const isolated = await assertIsolatedNetwork().then(() => true, () => false);
-const skip = !isolated ? 'needs an empty network namespace: run with scripts/test.sh (unshare -n)' : process.getuid?.() !== 0 ? 'needs root' : false;
-
-describe('serve: a packed kubeadm bundle, end to end', { skip }, () => {
+describe('serve: a packed kubeadm bundle, end to end', { skip: labSkip({ root: true }) }, () => {
+  let lab: SeededLab;
   let dir: string;
   let gen: GeneratedImages;
-  let reg: LabRegistry | undefined;
   let serve: ServeProcess;
   let bundle: string;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'airgap-serve-e2e-'));
-    gen = await generateImages({ scale: 0.01 });
-    reg = await startRegistry();
-    await seedRegistry(reg, gen);
+    lab = await startSeededLab('airgap-serve-e2e-');
+    ({ work: dir, gen } = lab);
     bundle = join(dir, 'k8s.tar');
-    await execa(process.execPath, [CLI, 'pack', '--kubernetes', 'v1.30.14', '--registry-mirror', `registry.k8s.io=${reg.url}/registry.k8s.io`,
-      '--insecure-registry', reg.host, '--platform', 'all', '-o', bundle], { stdin: 'ignore', timeout: 60_000 });
+    await execa(process.execPath, [CLI, 'pack', '--kubernetes', 'v1.30.14', ...lab.mirrorArgs, '--platform', 'all', '-o', bundle], { stdin: 'ignore', timeout: 60_000 });
     // Offline from here: the only registry left is the bundle.
-    await reg.stop();
-    reg = undefined;
+    await lab.upstream.stop();
     serve = await startServeProcess(bundle);
   });
 
@@ -52,8 +37,7 @@ describe('serve: a packed kubeadm bundle, end to end', { skip }, () => {
       serve.kill('SIGTERM');
       assert.equal(await serve.exited, 0);
     }
-    await reg?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await lab?.stop();
   });
 
   it('skopeo copies every image out --all --preserve-digests with the bundle\'s digests', async () => {

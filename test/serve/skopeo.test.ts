@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeTempDir } from '../helpers/make-bundle.js';
 import { execa } from 'execa';
 import { makeCa, makeServerCert } from '../../scripts/lab/certs.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
@@ -14,12 +14,14 @@ import { sha256, writeFixtureBundle, type FixtureBundle, type FixtureImage } fro
  * serve` with --all --preserve-digests, and what lands must be the bundle's bytes, digest for digest.
  */
 
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let dir: string;
 let fx: FixtureBundle;
 let server: RunningServer;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airgap-serve-skopeo-'));
+  tmp = await makeTempDir('airgap-serve-skopeo-');
+  dir = tmp.dir;
   fx = await writeFixtureBundle(join(dir, 'b.tar'), [
     { ref: 'registry.k8s.io/pause:3.9', platforms: ['linux/amd64', 'linux/arm64', 'linux/ppc64le'], shared: true },
     { ref: 'registry.k8s.io/kube-proxy:v1.30.14', platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'], excluded: ['linux/s390x'], shared: true },
@@ -32,7 +34,7 @@ before(async () => {
 
 after(async () => {
   await server?.close();
-  await rm(dir, { recursive: true, force: true });
+  await tmp?.cleanup();
 });
 
 const isOci = (img: FixtureImage): boolean => img.mediaType.startsWith('application/vnd.oci.');

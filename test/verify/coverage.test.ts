@@ -6,6 +6,7 @@ import { verifyBundle } from '../../src/verify/verify-bundle.js';
 import { verifyList } from '../../src/verify/verify-list.js';
 import type { Finding, VerifyReport } from '../../src/verify/report.js';
 import { kubeadmImages, makeBundle, makeTempDir } from '../helpers/make-bundle.js';
+import { KUBEADM_V1_30_14_REFS as V1_30_14 } from '../helpers/kubeadm-images.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -18,7 +19,7 @@ after(async () => {
   await cleanup();
 });
 
-async function listFile(lines: string[]): Promise<string> {
+async function listFile(lines: readonly string[]): Promise<string> {
   const p = join(dir, `list-${n++}.txt`);
   await writeFile(p, `${lines.join('\n')}\n`);
   return p;
@@ -27,17 +28,6 @@ async function listFile(lines: string[]): Promise<string> {
 function errors(r: VerifyReport): Finding[] {
   return r.checks.flatMap((c) => c.findings.filter((f) => f.severity === 'error'));
 }
-
-// What `kubeadm config images list --kubernetes-version v1.30.14` prints.
-const V1_30_14 = [
-  'registry.k8s.io/kube-apiserver:v1.30.14',
-  'registry.k8s.io/kube-controller-manager:v1.30.14',
-  'registry.k8s.io/kube-scheduler:v1.30.14',
-  'registry.k8s.io/kube-proxy:v1.30.14',
-  'registry.k8s.io/coredns/coredns:v1.11.3',
-  'registry.k8s.io/pause:3.9',
-  'registry.k8s.io/etcd:3.5.15-0',
-];
 
 describe('verify --list F --kubernetes V (no bundle)', () => {
   it('a wrong pause fails, naming both tags', async () => {
