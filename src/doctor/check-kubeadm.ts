@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { kubernetesImages } from '../kubernetes/image-set.js';
 import { parseReference } from '../oci/reference.js';
-import { check, type CheckResult } from './check.js';
+import { check, type CheckResult } from '../node/check.js';
 import type { DoctorContext } from './doctor.js';
-import { yamlScalar } from './runtime.js';
+import { yamlScalar } from '../node/runtime.js';
 
 export interface KubeadmFacts {
   file: string;

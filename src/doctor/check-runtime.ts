@@ -1,4 +1,4 @@
-import { check, type CheckResult } from './check.js';
+import { check, type CheckResult } from '../node/check.js';
 import type { DoctorContext } from './doctor.js';
 
 /** The runtime kubelet uses decides which of the other checks (and fixes) apply at all. */

@@ -3,34 +3,40 @@
  * named check with a verdict and the fix. It reads and asks; it never changes anything.
  */
 import { resolve } from 'node:path';
-import { CriClient } from '../cri/index.js';
-import { DEFAULT_CONFIG_PATH, DEFAULT_HOSTS_DIR } from '../load/containerd/plan.js';
-import { Ctr, findCtr, type CtrImage } from '../load/ctr.js';
-import { parseVersionString, type ContainerdVersion } from '../load/containerd/version.js';
-import { readBundleFacts, type BundleFacts } from './bundle-facts.js';
-import { check, type CheckResult } from './check.js';
-import { checkContainerdConfig } from './check-config.js';
-import { checkImages } from './check-images.js';
+import { readBundleFacts } from '../bundle/facts.js';
+import { check, type CheckResult } from '../node/check.js';
+import type { ContainerdFacts, NodeCheckContext } from '../node/check-context.js';
+import { checkContainerdConfig } from '../node/containerd/checks/config.js';
+import { checkImages } from '../node/containerd/checks/images.js';
+import { checkMirrors } from '../node/containerd/checks/mirrors.js';
+import { checkSandbox } from '../node/containerd/checks/sandbox.js';
+import { readConfigFacts } from '../node/containerd/config-facts.js';
+import { gatherContainerdFacts } from '../node/containerd/facts.js';
+import { DEFAULT_HOSTS_DIR } from '../node/containerd/plan.js';
+import type { NodeDetection } from '../node/node.js';
+import { resolveNode } from '../node/resolve.js';
+import { detectRuntime, socketPath, type RuntimeFacts } from '../node/runtime.js';
 import { checkKubeadm, readKubeadmConfig, type KubeadmFacts } from './check-kubeadm.js';
-import { checkMirrors } from './check-mirrors.js';
 import { checkRuntime } from './check-runtime.js';
-import { checkSandbox } from './check-sandbox.js';
-import { readConfigFacts, type ConfigFacts } from './config-facts.js';
-import { runningSettings } from './running-settings.js';
-import { detectRuntime, socketPath, type RuntimeFacts } from './runtime.js';
+
+export type { ContainerdFacts };
 
 export interface DoctorOptions {
   /** The bundle the node should be served from (its images, registries and pause). */
   bundle?: string;
-  /** containerd's main config (default /etc/containerd/config.toml). */
+  /** auto (default: detected), kubeadm, k3s, rke2, k0s */
+  distribution?: string;
+  /** The file system root to find the node's files under (tests; default /). */
+  root?: string;
+  /** containerd's main config on a kubeadm node (default /etc/containerd/config.toml). */
   containerdConfig?: string;
-  /** Where hosts.toml files are (default: containerd's config_path, else /etc/containerd/certs.d). */
+  /** Where hosts.toml files are (default: containerd's config_path, else the node's). */
   hostsDir?: string;
-  /** containerd's socket (default: kubelet's endpoint, else the usual sockets). */
+  /** containerd's socket (default: kubelet's endpoint, else the node's). */
   address?: string;
   /** A kubeadm configuration file (ClusterConfiguration's imageRepository, kubernetesVersion). */
   kubeadmConfig?: string;
-  /** The Kubernetes version the node runs (default: the kubeadm config's, else the bundle's). */
+  /** The version the node runs: Kubernetes (v1.30.14) or the distribution's release (v1.30.14+k3s1). */
   kubernetes?: string;
   /** kubelet's directory (kubeadm-flags.env, config.yaml); default /var/lib/kubelet. */
   kubeletDir?: string;
@@ -48,60 +54,15 @@ export interface DoctorReport {
   ok: boolean;
   summary: { ok: number; warn: number; fail: number };
   runtime: RuntimeFacts;
+  /** The kind of node the checks were chosen for, and why. */
+  node?: NodeDetection;
   bundle?: { path: string; images: number; registries: string[]; pause?: string };
   checks: CheckResult[];
 }
 
-/** What the running containerd told us. */
-export interface ContainerdFacts {
-  address: string;
-  reachable: boolean;
-  error?: string;
-  version?: ContainerdVersion;
-  /** Settings the running CRI plugin uses (undefined: CRI did not answer). */
-  running?: { sandboxImage?: string; configPath?: string };
-  criError?: string;
-  images?: CtrImage[];
-  imagesError?: string;
-}
-
-export interface DoctorContext {
+export interface DoctorContext extends NodeCheckContext {
   opts: DoctorOptions;
-  runtime: RuntimeFacts;
-  bundle?: BundleFacts;
-  containerd?: ContainerdFacts;
-  config?: ConfigFacts;
-  hostsDir: string;
   kubeadm?: KubeadmFacts;
-  /** The Kubernetes version to judge the pause image by, and where it came from. */
-  kubernetes?: { version: string; distribution: string; source: string };
-}
-
-async function containerdFacts(address: string, opts: DoctorOptions): Promise<ContainerdFacts> {
-  const out: ContainerdFacts = { address, reachable: false };
-  let ctr: Ctr;
-  try {
-    ctr = new Ctr(await findCtr(address, opts.ctr), address, opts.namespace ?? 'k8s.io');
-    const raw = await ctr.serverVersion();
-    out.reachable = true;
-    const v = parseVersionString(raw, 'ctr version');
-    if (v) out.version = v;
-  } catch (e) {
-    out.error = (e as Error).message;
-    return out;
-  }
-  try {
-    const cri = new CriClient(address, { timeoutMs: opts.timeoutMs ?? 5000 });
-    out.running = runningSettings((await cri.status({ verbose: true })).info);
-  } catch (e) {
-    out.criError = (e as Error).message;
-  }
-  try {
-    out.images = await ctr.images();
-  } catch (e) {
-    out.imagesError = (e as Error).message;
-  }
-  return out;
 }
 
 function summarize(checks: CheckResult[]): DoctorReport['summary'] {
@@ -137,19 +98,47 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   // containerd-side checks only where kubelet uses containerd (or nothing says otherwise).
   if (runtime.kind === 'containerd' || runtime.kind === 'unknown') {
     const fromKubelet = runtime.kind === 'containerd' && runtime.endpoint !== undefined ? socketPath(runtime.endpoint) : undefined;
-    const address = opts.address ?? fromKubelet ?? '/run/containerd/containerd.sock';
-    ctx.containerd = await containerdFacts(address, opts);
+    const { detection, node } = await resolveNode({
+      ...(opts.distribution !== undefined ? { distribution: opts.distribution } : {}),
+      ...(opts.root !== undefined ? { root: opts.root } : {}),
+      ...((opts.address ?? fromKubelet) !== undefined ? { socket: (opts.address ?? fromKubelet)! } : {}),
+      kubeadm: {
+        ...(opts.containerdConfig !== undefined ? { configPath: opts.containerdConfig } : {}),
+        ...(opts.hostsDir !== undefined ? { hostsDir: opts.hostsDir } : {}),
+      },
+      // The release the node runs: --kubernetes, or the bundle's when it was packed for this distribution.
+      ...(opts.kubernetes !== undefined ? { release: { version: opts.kubernetes, source: '--kubernetes' } }
+        : ctx.bundle?.kubernetes && ctx.bundle.kubernetes.distribution !== 'kubeadm' ? { release: { version: ctx.bundle.kubernetes.version, source: 'the bundle' } } : {}),
+    });
+    ctx.node = detection;
+    ctx.nodeKind = node;
+    if (ctx.kubernetes && opts.kubernetes !== undefined) ctx.kubernetes.distribution = detection.distribution;
+    const found = detection.evidence.filter((e) => !e.startsWith('--distribution')).slice(0, 4).join('; ');
+    checks.push(check('node', 'node.kind', 'ok',
+      `${node.title} node (${detection.source === 'given' ? 'as --distribution says' : detection.source === 'default' ? 'assumed' : 'detected'}${found ? `: ${found}` : ''})`,
+      undefined, { distribution: detection.distribution, source: detection.source, evidence: detection.evidence }));
+
+    const address = opts.address ?? fromKubelet ?? node.containerdSocket;
+    ctx.containerd = await gatherContainerdFacts(address, {
+      ...(opts.ctr ? { ctr: opts.ctr } : {}),
+      ...(node.ctrFallback ? { ctrFallback: node.ctrFallback } : {}),
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
     const c = ctx.containerd;
     if (c.reachable) {
       checks.push(check('containerd', 'containerd.reachable', 'ok', `containerd ${c.version?.raw ?? '(version unknown)'} answers on ${address}`));
     } else {
       checks.push(check('containerd', 'containerd.reachable', 'fail', `containerd does not answer on ${address}: ${c.error ?? 'no answer'}`,
-        `start containerd (systemctl start containerd) or pass its socket with --address; the image checks need it`));
+        node.distribution === 'kubeadm' ? 'start containerd (systemctl start containerd) or pass its socket with --address; the image checks need it'
+          : `start ${node.title} (it runs containerd on ${node.containerdSocket}) or pass the socket with --address; the image checks need it`));
     }
-    ctx.config = await readConfigFacts(resolve(opts.containerdConfig ?? DEFAULT_CONFIG_PATH), c.version);
+    ctx.config = await readConfigFacts(resolve(node.containerdConfig), c.version);
     const configured = (c.running?.configPath || ctx.config.registryConfigPath?.value || '').split(':').find((d) => d !== '');
-    ctx.hostsDir = resolve(opts.hostsDir ?? configured ?? DEFAULT_HOSTS_DIR);
-    checks.push(...checkContainerdConfig(ctx));
+    ctx.hostsDir = resolve(opts.hostsDir ?? configured ?? (await node.hostsDir()));
+    // k3s, RKE2 and k0s write containerd's configuration themselves: their own files are checked instead.
+    if (node.distribution === 'kubeadm') checks.push(...checkContainerdConfig(ctx));
+    checks.push(...(await node.checks(ctx)));
     checks.push(...checkSandbox(ctx));
     checks.push(...(await checkMirrors(ctx)));
     checks.push(...(await checkImages(ctx)));
@@ -164,6 +153,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     ok: summary.fail === 0,
     summary,
     runtime,
+    ...(ctx.node ? { node: ctx.node } : {}),
     ...(ctx.bundle
       ? { bundle: { path: ctx.bundle.path, images: ctx.bundle.images.length, registries: ctx.bundle.registries, ...(ctx.bundle.pause ? { pause: ctx.bundle.pause.name } : {}) } }
       : {}),

@@ -1,10 +1,11 @@
-import { CHECK_GROUPS, type CheckStatus } from './check.js';
+import { CHECK_GROUPS, type CheckStatus } from '../node/check.js';
 import type { DoctorReport } from './doctor.js';
 
 const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
 const COLOUR: Record<CheckStatus, string> = { ok: '\x1b[32m', warn: '\x1b[33m', fail: '\x1b[31m' };
 const TITLE: Record<(typeof CHECK_GROUPS)[number], string> = {
   runtime: 'Runtime',
+  node: 'Node (distribution configuration)',
   containerd: 'containerd',
   sandbox: 'Sandbox (pause) image',
   mirrors: 'Registry mirrors (hosts.toml)',

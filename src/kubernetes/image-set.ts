@@ -1,7 +1,7 @@
 import { parseReference } from '../oci/reference.js';
 import { quote } from './quote.js';
 import { InvalidImageRepositoryError, InvalidVariantError, UnsupportedKubernetesVersionError } from './errors.js';
-import { distributionNames, loadDistribution, renderTemplate, type Distribution, type ReleaseRange } from './manifest-data.js';
+import { distributionNames, loadDistribution, orderedImages, releaseVariables, renderTemplate, templateDefined, type Distribution, type ReleaseRange } from './manifest-data.js';
 import { compareKubernetesVersions, formatKubernetesVersion, minorOf, parseKubernetesVersion, type KubernetesVersion } from './version.js';
 
 export const DEFAULT_DISTRIBUTION = 'kubeadm';
@@ -107,7 +107,24 @@ function resolveRange(d: Distribution, requested: string, v: KubernetesVersion):
   const first = ofMinor[0] as ReleaseRange;
   const last = ofMinor[ofMinor.length - 1] as ReleaseRange;
   const patch = v.patch ?? (last.to.patch as number);
-  const hit = ofMinor.find((r) => patch >= (r.from.patch as number) && patch <= (r.to.patch as number));
+  // Several builds of one patch (v1.30.14+k3s1, +k3s2) are sorted oldest first: a version without
+  // a build means the newest.
+  const skipped = d.unreleased.find((u) => u.from.major === v.major && u.from.minor === v.minor && patch >= (u.from.patch as number) && patch <= (u.to.patch as number));
+  if (skipped) {
+    // A patch the distribution never released: name the releases on either side (the data guarantees both).
+    const before = ofMinor.filter((r) => (r.to.patch as number) < patch).pop() as ReleaseRange;
+    const after = ofMinor.find((r) => (r.from.patch as number) > patch) as ReleaseRange;
+    const nearest = [rangeName(before, 'to'), rangeName(after, 'from')];
+    throw unsupported(
+      d,
+      requested,
+      `Kubernetes ${formatKubernetesVersion({ major: v.major, minor: v.minor, patch })} was never released by ${d.name}: the nearest ${d.name} releases are ${nearest[0]} and ${nearest[1]}`,
+      `use ${nearest[1]} or ${nearest[0]}, ${LIST_YOURSELF}`,
+      { nearestReleases: nearest },
+    );
+  }
+  const hits = ofMinor.filter((r) => patch >= (r.from.patch as number) && patch <= (r.to.patch as number));
+  const hit = (v.build !== undefined ? hits.find((r) => r.build === v.build) : undefined) ?? hits[hits.length - 1];
   if (!hit) {
     const newestOfMinor = rangeName(last, 'to');
     const firstOfMinor = rangeName(first, 'from');
@@ -129,7 +146,7 @@ function resolveRange(d: Distribution, requested: string, v: KubernetesVersion):
     );
   }
   if (v.build !== undefined && v.build !== hit.build) {
-    const known = releaseName({ ...v, patch }, hit);
+    const known = hits.map((r) => releaseName({ ...v, patch }, r)).join(', ');
     throw unsupported(
       d,
       requested,
@@ -200,7 +217,7 @@ export function kubernetesImages(version: string, opts: KubernetesImagesOptions 
   const variants = selectVariants(d, opts.variants);
   const kubernetes = `${v.major}.${v.minor}.${patch}`;
   const resolved = releaseName({ ...v, patch }, range);
-  const vars: Record<string, string> = { ...range.values, kubernetes, version: resolved.slice(1) };
+  const vars = releaseVariables(range, { kubernetes, version: resolved.slice(1), ...(range.build !== undefined ? { build: range.build } : {}) });
 
   let custom: string | undefined;
   if (opts.imageRepository !== undefined) {
@@ -210,8 +227,10 @@ export function kubernetesImages(version: string, opts: KubernetesImagesOptions 
   }
 
   const images: RequiredImage[] = [];
-  for (const t of d.images) {
+  for (const t of orderedImages(d, range)) {
     if (t.when && !Object.entries(t.when).every(([k, val]) => variants[k] === undefined || variants[k] === val)) continue;
+    // An image the distribution added or dropped: not in the releases that do not define it.
+    if (t.optional && !templateDefined(t, vars)) continue;
     let image = renderTemplate(t.image, vars);
     if (custom !== undefined) {
       if (t.customImage !== undefined) {

@@ -2,6 +2,7 @@ export * from './compare.js';
 export * from './errors.js';
 export * from './image-list.js';
 export * from './image-set.js';
+export * from './published-list.js';
 export {
   distributionNames,
   loadDistribution,
@@ -10,6 +11,7 @@ export {
   type Distribution,
   type ImageRepositoryRule,
   type ImageTemplate,
+  type PublishedList,
   type ReleaseRange,
   type VariantSpec,
 } from './manifest-data.js';

@@ -19,8 +19,31 @@ export interface Distribution {
   imageRepository: ImageRepositoryRule;
   variants: Record<string, VariantSpec>;
   images: ImageTemplate[];
+  /**
+   * Other orders of the images, by name, for releases whose tool prints them differently (k0s v1.36
+   * reordered `list-images`): each lists every role once. A release without "order" uses `images`' order.
+   */
+  orders: Record<string, string[]>;
   /** sorted ascending, non-overlapping, each within one minor */
   releases: ReleaseRange[];
+  /**
+   * Kubernetes patches the distribution never released (k0s skipped v1.29.12): holes within a minor,
+   * between two releases, that are refused by name instead of resolving to a neighbour.
+   */
+  unreleased: PatchRange[];
+  /** the image list the distribution publishes with each release, when it publishes one */
+  publishedList?: PublishedList;
+}
+
+/**
+ * The list a distribution publishes with each release (k3s-images.txt, rke2-images-core.linux-amd64.txt).
+ * When `authoritative`, a --list of that kind is the release's image set: airgap packs what it says and
+ * only checks it against the data (its pause above all).
+ */
+export interface PublishedList {
+  /** how the list is named, for messages: "k3s-images.txt" */
+  name: string;
+  authoritative: boolean;
 }
 
 export interface ImageRepositoryRule {
@@ -45,19 +68,27 @@ export interface ImageTemplate {
   customImage?: string;
   /** only for these variant values, e.g. { "cni": "calico" } */
   when?: Record<string, string>;
+  /** only in the releases that define every variable it uses (an image a distribution added or dropped) */
+  optional?: boolean;
 }
 
-export interface ReleaseRange {
+export interface PatchRange {
   from: KubernetesVersion;
   to: KubernetesVersion;
-  /** build metadata every release in the range carries, e.g. "k0s.0" */
-  build?: string;
-  values: Record<string, string>;
 }
 
-/** Variables every template may use besides a release's own values. */
-export const BUILTIN_VARIABLES = ['kubernetes', 'version'] as const;
-const RESERVED_KEYS = new Set(['from', 'to', 'build']);
+export interface ReleaseRange extends PatchRange {
+  /** build metadata every release in the range carries, e.g. "k0s.0" */
+  build?: string;
+  /** the variables of the range; a value may use the built-in variables, e.g. "v{kubernetes}" */
+  values: Record<string, string>;
+  /** the name of one of the distribution's `orders`; without it the images come in `images`' order */
+  order?: string;
+}
+
+/** Variables every template may use besides a release's own values ({build}: only where the release has one). */
+export const BUILTIN_VARIABLES = ['kubernetes', 'version', 'build'] as const;
+const RESERVED_KEYS = new Set(['from', 'to', 'build', 'unreleased', 'order']);
 const VARIABLE = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -68,6 +99,16 @@ export function manifestsDir(): string {
 
 export function templateVariables(template: string): string[] {
   return [...template.matchAll(VARIABLE)].map((m) => m[1] as string);
+}
+
+/**
+ * The variables of one release: the built-ins, then the range's own values with the built-ins they
+ * use filled in ("kubeProxyTag": "v{kubernetes}" gives v1.30.14 at v1.30.14).
+ */
+export function releaseVariables(range: ReleaseRange, builtins: Record<string, string>): Record<string, string> {
+  const vars: Record<string, string> = { ...builtins };
+  for (const [key, value] of Object.entries(range.values)) vars[key] = renderTemplate(value, builtins);
+  return vars;
 }
 
 /** Fill {name} placeholders; every name must be defined (the data was validated against this). */
@@ -148,6 +189,10 @@ export function parseDistribution(raw: unknown, file: string): Distribution {
     };
     const custom = str(img, 'customImage', file, where, true);
     if (custom !== undefined) t.customImage = custom;
+    if (img.optional !== undefined) {
+      if (typeof img.optional !== 'boolean') throw new InvalidManifestDataError(file, `${where}.optional must be true or false`);
+      if (img.optional) t.optional = true;
+    }
     if (img.when !== undefined) {
       if (!isObject(img.when)) throw new InvalidManifestDataError(file, `${where}.when must be an object`);
       t.when = {};
@@ -169,8 +214,26 @@ export function parseDistribution(raw: unknown, file: string): Distribution {
     roles.add(key);
   }
 
+  const orders: Record<string, string[]> = {};
+  if (raw.orders !== undefined) {
+    if (!isObject(raw.orders)) throw new InvalidManifestDataError(file, '"orders" must be an object');
+    const allRoles = [...new Set(images.map((t) => t.role))];
+    for (const [key, list] of Object.entries(raw.orders)) {
+      const order = strings(list, file, `orders.${key}`);
+      for (const role of order) {
+        if (!allRoles.includes(role)) throw new InvalidManifestDataError(file, `orders.${key} names role "${role}", which is not an image`);
+      }
+      if (new Set(order).size !== order.length) throw new InvalidManifestDataError(file, `orders.${key} names a role twice`);
+      const missing = allRoles.filter((role) => !order.includes(role));
+      if (missing.length > 0) throw new InvalidManifestDataError(file, `orders.${key} leaves out ${missing.join(', ')}: an order lists every role`);
+      orders[key] = order;
+    }
+  }
+
   if (!Array.isArray(raw.releases) || raw.releases.length === 0) throw new InvalidManifestDataError(file, '"releases" must be a non-empty array');
-  const releases: ReleaseRange[] = raw.releases.map((r, i) => {
+  const releases: ReleaseRange[] = [];
+  const unreleased: PatchRange[] = [];
+  raw.releases.forEach((r, i) => {
     const where = `releases[${i}]`;
     if (!isObject(r)) throw new InvalidManifestDataError(file, `${where} must be an object`);
     const from = releaseVersion(r.from, file, `${where}.from`);
@@ -179,6 +242,14 @@ export function parseDistribution(raw: unknown, file: string): Distribution {
       throw new InvalidManifestDataError(file, `${where}: ${formatKubernetesVersion(from)} - ${formatKubernetesVersion(to)} spans two minors`);
     }
     if (compareKubernetesVersions(from, to) > 0) throw new InvalidManifestDataError(file, `${where}: "from" is after "to"`);
+    if (r.unreleased !== undefined) {
+      // Patches the distribution skipped: a marker, nothing to render.
+      if (r.unreleased !== true) throw new InvalidManifestDataError(file, `${where}.unreleased must be true (leave it out for a release)`);
+      const extra = Object.keys(r).filter((k) => k !== 'from' && k !== 'to' && k !== 'unreleased');
+      if (extra.length > 0) throw new InvalidManifestDataError(file, `${where}: an unreleased range has only "from" and "to", not ${extra.map((k) => `"${k}"`).join(', ')}`);
+      unreleased.push({ from, to });
+      return;
+    }
     const values: Record<string, string> = {};
     for (const [key, value] of Object.entries(r)) {
       if (RESERVED_KEYS.has(key)) continue;
@@ -194,25 +265,75 @@ export function parseDistribution(raw: unknown, file: string): Distribution {
       if (!/^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/.test(build)) throw new InvalidManifestDataError(file, `${where}.build "${build}" is not semver build metadata`);
       range.build = build;
     }
-    return range;
+    const order = str(r, 'order', file, where, true);
+    if (order !== undefined) {
+      if (!Object.hasOwn(orders, order)) throw new InvalidManifestDataError(file, `${where}.order "${order}" is not one of "orders"`);
+      range.order = order;
+    }
+    // A value may use the built-ins ("v{kubernetes}"), not another value: one level, no cycles.
+    for (const [key, value] of Object.entries(values)) {
+      for (const v of templateVariables(value)) {
+        if (!(BUILTIN_VARIABLES as readonly string[]).includes(v) || (v === 'build' && build === undefined)) {
+          throw new InvalidManifestDataError(file, `${where}.${key} uses {${v}}; a value may use only {kubernetes}, {version} and (with a build) {build}`);
+        }
+      }
+    }
+    releases.push(range);
   });
-  releases.sort((a, b) => compareKubernetesVersions(a.from, b.from));
-  for (let i = 1; i < releases.length; i++) {
-    const prev = releases[i - 1] as ReleaseRange;
-    const cur = releases[i] as ReleaseRange;
+  if (releases.length === 0) throw new InvalidManifestDataError(file, '"releases" has no release, only unreleased ranges');
+  for (const key of Object.keys(orders)) {
+    if (!releases.some((r) => r.order === key)) throw new InvalidManifestDataError(file, `orders.${key} is used by no release`);
+  }
+  releases.sort((a, b) => compareKubernetesVersions(a.from, b.from) || compareBuilds(a.build, b.build));
+  unreleased.sort((a, b) => compareKubernetesVersions(a.from, b.from));
+  // Releases and unreleased holes together must tile each minor, without overlaps.
+  const ranges: (ReleaseRange | PatchRange)[] = [...releases, ...unreleased].sort(
+    (a, b) => compareKubernetesVersions(a.from, b.from) || compareBuilds((a as ReleaseRange).build, (b as ReleaseRange).build),
+  );
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1] as ReleaseRange;
+    const cur = ranges[i] as ReleaseRange;
+    // One Kubernetes patch re-released by the distribution (v1.30.14+k3s1, v1.30.14+k3s2): single-patch
+    // entries that differ only in their build.
+    if (isSinglePatch(prev) && isSinglePatch(cur) && compareKubernetesVersions(prev.from, cur.from) === 0 && 'values' in prev && 'values' in cur) {
+      if (prev.build === undefined || cur.build === undefined || prev.build === cur.build) {
+        throw new InvalidManifestDataError(file, `release ${formatKubernetesVersion(cur.from)} is listed twice without distinct builds`);
+      }
+      continue;
+    }
     if (compareKubernetesVersions(prev.to, cur.from) >= 0) {
       throw new InvalidManifestDataError(file, `release ranges overlap at ${formatKubernetesVersion(cur.from)}`);
     }
     // Within a minor the ranges must be contiguous: a hole would be a patch we silently do not know.
     if (prev.to.major === cur.from.major && prev.to.minor === cur.from.minor && (prev.to.patch as number) + 1 !== cur.from.patch) {
-      throw new InvalidManifestDataError(file, `release ranges leave a gap between ${formatKubernetesVersion(prev.to)} and ${formatKubernetesVersion(cur.from)}`);
+      throw new InvalidManifestDataError(
+        file,
+        `release ranges leave a gap between ${formatKubernetesVersion(prev.to)} and ${formatKubernetesVersion(cur.from)} (mark patches never released with "unreleased": true)`,
+      );
     }
   }
 
+  // An unreleased range is a hole between two releases of its minor; at the edges of a minor it would
+  // say nothing the known range does not (v1.28.1 of k0s is refused as "not known" either way).
+  for (const u of unreleased) {
+    const ofMinor = releases.filter((r) => r.from.major === u.from.major && r.from.minor === u.from.minor);
+    if (!ofMinor.some((r) => compareKubernetesVersions(r.to, u.from) < 0) || !ofMinor.some((r) => compareKubernetesVersions(r.from, u.to) > 0)) {
+      throw new InvalidManifestDataError(file, `unreleased ${formatKubernetesVersion(u.from)} - ${formatKubernetesVersion(u.to)} must lie between two releases of its minor`);
+    }
+  }
   // Render every template against every range's first release, so a typo fails here and not at a user.
+  const rendered = new Set<ImageTemplate>();
   for (const range of releases) {
-    const vars: Record<string, string> = { ...range.values, kubernetes: '1.0.0', version: '1.0.0', imageRepository: 'registry.example' };
-    const all = [imageRepository.sameAsDefault ?? '', ...images.flatMap((t) => [t.image, t.tag, t.customImage ?? ''])];
+    const vars: Record<string, string> = {
+      ...releaseVariables(range, {
+        kubernetes: '1.0.0',
+        version: '1.0.0',
+        ...(range.build !== undefined ? { build: range.build } : {}),
+      }),
+      imageRepository: 'registry.example',
+    };
+    const templates = images.filter((t) => !t.optional || templateDefined(t, vars));
+    const all = [imageRepository.sameAsDefault ?? '', ...templates.flatMap((t) => [t.image, t.tag, t.customImage ?? ''])];
     for (const template of all) {
       for (const v of templateVariables(template)) {
         if (!(v in vars)) {
@@ -220,7 +341,8 @@ export function parseDistribution(raw: unknown, file: string): Distribution {
         }
       }
     }
-    for (const t of images) {
+    for (const t of templates) {
+      rendered.add(t);
       const ref = `${renderTemplate(t.image, vars)}:${renderTemplate(t.tag, vars)}`;
       try {
         parseReference(ref);
@@ -228,6 +350,23 @@ export function parseDistribution(raw: unknown, file: string): Distribution {
         throw new InvalidManifestDataError(file, `release ${formatKubernetesVersion(range.from)}, role ${t.role}: ${(e as Error).message}`);
       }
     }
+  }
+
+  for (const t of images) {
+    // An optional image no release defines is a typo in a variable name, not an image.
+    if (!rendered.has(t)) throw new InvalidManifestDataError(file, `role ${t.role} is in no release: no release defines every variable it uses`);
+  }
+
+  let publishedList: PublishedList | undefined;
+  if (raw.publishedList !== undefined) {
+    if (!isObject(raw.publishedList)) throw new InvalidManifestDataError(file, '"publishedList" must be an object');
+    const listName = str(raw.publishedList, 'name', file, 'publishedList') as string;
+    const authoritative = raw.publishedList.authoritative ?? false;
+    if (typeof authoritative !== 'boolean') throw new InvalidManifestDataError(file, '"publishedList.authoritative" must be true or false');
+    if (authoritative && !images.some((t) => t.role === 'pause' && !t.optional)) {
+      throw new InvalidManifestDataError(file, 'a distribution whose published list is authoritative needs an image of role "pause" in every release');
+    }
+    publishedList = { name: listName, authoritative };
   }
 
   return {
@@ -239,8 +378,50 @@ export function parseDistribution(raw: unknown, file: string): Distribution {
     imageRepository,
     variants,
     images,
+    orders,
     releases,
+    unreleased,
+    ...(publishedList ? { publishedList } : {}),
   };
+}
+
+/** The image templates in the order a release lists them: its named order, or the order of `images`. */
+export function orderedImages(d: Pick<Distribution, 'images' | 'orders'>, range: ReleaseRange): ImageTemplate[] {
+  const order = range.order === undefined ? undefined : d.orders[range.order];
+  if (!order) return d.images;
+  // Stable: templates of one role (each for other variant values) keep their relative order.
+  return [...d.images].sort((a, b) => order.indexOf(a.role) - order.indexOf(b.role));
+}
+
+/** Does a release define every variable an (optional) template uses? */
+export function templateDefined(t: ImageTemplate, vars: Record<string, string>): boolean {
+  return [t.image, t.tag, t.customImage ?? ''].every((template) => templateVariables(template).every((v) => v in vars || v === 'imageRepository'));
+}
+
+function isSinglePatch(r: PatchRange): boolean {
+  return compareKubernetesVersions(r.from, r.to) === 0;
+}
+
+/**
+ * Order of two builds of one Kubernetes patch: k3s1 < k3s2 < k3s10, k0s.0 < k0s.1 (numeric parts
+ * compared as numbers, as semver orders pre-release identifiers); no build sorts first.
+ */
+export function compareBuilds(a: string | undefined, b: string | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  const pa = a.split(/(\d+)/);
+  const pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '';
+    const y = pb[i] ?? '';
+    if (x === y) continue;
+    const nx = /^\d+$/.test(x) ? Number(x) : NaN;
+    const ny = /^\d+$/.test(y) ? Number(y) : NaN;
+    if (!Number.isNaN(nx) && !Number.isNaN(ny)) return nx - ny;
+    return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 const cache = new Map<string, Distribution>();

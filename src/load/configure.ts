@@ -1,20 +1,20 @@
-import { applyConfigPlan, planContainerdConfig } from './containerd/index.js';
+import { applyFileChanges } from '../node/file-change.js';
+import type { NodeKind } from '../node/node.js';
 import type { LoadEvent } from './events.js';
 import type { NodeRegistry } from './registry-url.js';
 
 /**
- * load's third step: containerd told to pull every source registry through the node registry
- * (hosts.toml per registry) and to use the bundle's pause as its sandbox image. The planning and
- * the careful writing are the containerd configuration library's; this only wires load to it.
+ * load's third step: the node told to pull every source registry through the node registry and
+ * to use the bundle's pause as its sandbox image — in the files that kind of node reads
+ * (containerd's hosts.toml and config on kubeadm, registries.yaml on k3s/RKE2, a drop-in on k0s).
+ * The node layer plans; this only writes the plan and reports it.
  */
 
 export interface ConfigureRequest {
+  node: NodeKind;
   registries: string[];
   mirror: NodeRegistry;
   sandboxImage?: string;
-  configPath?: string;
-  hostsDir?: string;
-  dropInPath?: string;
   caFile?: string;
   skipVerify?: boolean;
   containerdVersion?: string;
@@ -24,22 +24,25 @@ export interface ConfigureRequest {
 }
 
 export interface ConfigPhaseResult {
-  configPath: string;
-  hostsDir: string;
+  distribution: string;
+  /** where hosts.toml files are read from once the node restarted */
+  hostsDir?: string;
   /** files written (or, in a dry run, that would be) */
   changed: string[];
   unchanged: string[];
   restartNeeded: boolean;
+  /** what must restart: containerd, k3s, k0s */
+  restartWhat: string;
   restartCommand: string;
   restartReasons: string[];
-  /** the sandbox image containerd will use once restarted */
+  /** the sandbox image the runtime will use once restarted */
   sandboxImage?: string;
   warnings: string[];
   notes: string[];
 }
 
-export async function configureContainerd(req: ConfigureRequest): Promise<ConfigPhaseResult> {
-  const plan = await planContainerdConfig({
+export async function configureNode(req: ConfigureRequest): Promise<ConfigPhaseResult> {
+  const plan = await req.node.planConfig({
     registries: req.registries,
     mirror: {
       url: req.mirror.origin,
@@ -48,28 +51,28 @@ export async function configureContainerd(req: ConfigureRequest): Promise<Config
       ...(req.skipVerify ? { skipVerify: true } : {}),
     },
     ...(req.sandboxImage ? { sandboxImage: req.sandboxImage } : {}),
-    ...(req.configPath ? { configPath: req.configPath } : {}),
-    ...(req.hostsDir ? { hostsDir: req.hostsDir } : {}),
-    ...(req.dropInPath ? { dropInPath: req.dropInPath } : {}),
     ...(req.containerdVersion ? { containerdVersion: req.containerdVersion } : {}),
     ...(req.containerdAddress ? { containerdAddress: req.containerdAddress } : {}),
   });
-  for (const w of plan.warnings) req.emit({ event: 'warning', code: 'CONTAINERD_CONFIG', message: w });
-  const applied = await applyConfigPlan(plan, { dryRun: req.dryRun });
-  for (const c of applied.changes) {
+  if (plan.errors.length > 0) throw plan.errors[0]!;
+  for (const w of plan.warnings) req.emit({ event: 'warning', code: 'NODE_CONFIG', message: w });
+  for (const n of plan.notes) req.emit({ event: 'notice', message: n });
+  const applied = await applyFileChanges(plan.changes, { dryRun: req.dryRun });
+  for (const c of applied) {
     const status = c.kind === 'create' ? (req.dryRun ? 'would-create' : 'created') : req.dryRun ? 'would-change' : 'changed';
     req.emit({ event: 'config', path: c.path, status, reason: c.reason, ...(c.backup ? { backup: c.backup } : {}), ...(c.diff ? { diff: c.diff } : {}) });
   }
-  for (const p of applied.unchanged) req.emit({ event: 'config', path: p, status: 'unchanged' });
+  for (const p of plan.unchanged) req.emit({ event: 'config', path: p, status: 'unchanged' });
   return {
-    configPath: plan.configPath,
-    hostsDir: plan.hostsDir,
-    changed: applied.changes.map((c) => c.path),
-    unchanged: applied.unchanged,
-    restartNeeded: applied.restartNeeded && applied.changes.length > 0,
-    restartCommand: applied.restartCommand,
-    restartReasons: applied.restartReasons,
-    ...(plan.effective.sandboxImage ? { sandboxImage: plan.effective.sandboxImage.value } : {}),
+    distribution: plan.distribution,
+    ...(plan.hostsDir ? { hostsDir: plan.hostsDir } : {}),
+    changed: applied.map((c) => c.path),
+    unchanged: plan.unchanged,
+    restartNeeded: plan.restart.needed && applied.length > 0,
+    restartWhat: plan.restart.what,
+    restartCommand: plan.restart.command,
+    restartReasons: plan.restart.reasons,
+    ...(plan.sandboxImage ? { sandboxImage: plan.sandboxImage } : {}),
     warnings: plan.warnings,
     notes: plan.notes,
   };

@@ -61,6 +61,16 @@ export type LoadEvent =
     diff?: string;
   }
   | { event: 'notice'; message: string }
+  | {
+    event: 'node';
+    distribution: string;
+    title: string;
+    /** given (--distribution), detected, or default (nothing found: kubeadm) */
+    source: string;
+    evidence: string[];
+    containerdSocket: string;
+  }
+  | { event: 'autoload'; path: string; status: 'placed' | 'present' | 'replaced' | 'would-place' | 'would-replace'; how?: 'link' | 'copy'; note: string }
   | { event: 'summary'; summary: LoadSummary };
 
 export interface LoadSummary {
@@ -85,5 +95,8 @@ export interface LoadSummary {
     failed: number;
     pinned: string[];
   };
-  config?: { changed: string[]; unchanged: string[]; sandboxImage?: string; restartNeeded: boolean };
+  /** the kind of node (when a node step ran) */
+  distribution?: string;
+  config?: { changed: string[]; unchanged: string[]; sandboxImage?: string; restartNeeded: boolean; restartWhat?: string; restartCommand?: string };
+  autoload?: { path: string; status: string };
 }

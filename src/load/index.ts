@@ -1,11 +1,12 @@
 export * from './errors.js';
 export * from './events.js';
-export { bundleImages, fullName, sandboxImageOf, uniqueContent, type ImageGraph, type LoadImage } from './images.js';
+export { bundleImages, fullName, sandboxImageOf, uniqueContent, type ImageGraph, type LoadImage } from '../bundle/images.js';
 export * from './load.js';
 export * from './registry-url.js';
 export { NodeRegistryStore, isChildrenMissing, type Placement } from './registry-store.js';
 export { loadIntoRegistry, type RegistryImageResult, type RegistryPhaseResult, type RegistryPhaseOptions } from './to-registry.js';
-export { Ctr, DEFAULT_SOCKETS, findCtr, findSocket, parseImageList, type CtrCommand, type CtrImage } from './ctr.js';
+export { Ctr, DEFAULT_SOCKETS, findCtr, findSocket, parseImageList, type CtrCommand, type CtrImage } from '../node/containerd/ctr.js';
 export { hostPlatform, loadIntoContainerd, PINNED_LABEL, type ContainerdImageResult, type ContainerdPhaseResult, type ContainerdPhaseOptions } from './to-containerd.js';
 export { ociArchive, type ArchiveImage } from './oci-archive.js';
-export { configureContainerd, type ConfigPhaseResult, type ConfigureRequest } from './configure.js';
+export { configureNode, type ConfigPhaseResult, type ConfigureRequest } from './configure.js';
+export { placeInImagesDir, type AutoloadResult } from './autoload.js';

@@ -4,10 +4,15 @@ import { AirgapError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
 import { RegistryClient } from '../registry/client.js';
 import type { RegistryEvent } from '../registry/events.js';
-import { configureContainerd, type ConfigPhaseResult } from './configure.js';
+import { configureNode, type ConfigPhaseResult } from './configure.js';
+import { resolveNode } from '../node/resolve.js';
+import { detectRuntime, socketPath } from '../node/runtime.js';
+import type { NodeDetection, NodeKind } from '../node/node.js';
+import { isSocket } from '../node/containerd/ctr.js';
+import { placeInImagesDir, type AutoloadResult } from './autoload.js';
 import { LoadFailedError, LoadUsageError } from './errors.js';
 import type { LoadEvent, LoadSummary } from './events.js';
-import { bundleImages, sandboxImageOf, uniqueContent, type LoadImage } from './images.js';
+import { bundleImages, sandboxImageOf, uniqueContent, type LoadImage } from '../bundle/images.js';
 import { mirrorSpecs, parseRegistryUrl } from './registry-url.js';
 import { loadIntoContainerd, type ContainerdPhaseResult } from './to-containerd.js';
 import { loadIntoRegistry, type RegistryPhaseResult } from './to-registry.js';
@@ -59,6 +64,14 @@ export interface LoadConfigureOptions {
 export interface LoadOptions {
   /** the bundle (or any OCI layout tar) */
   bundle: string;
+  /** auto (default: detected from the node's files, sockets and binaries), kubeadm, k3s, rke2, k0s */
+  distribution?: string;
+  /** the release the node runs (v1.30.14+k3s1), when the bundle does not say: judges its pause image */
+  release?: string;
+  /** also place the bundle where the distribution imports archives at every start (k3s/RKE2 agent/images, k0s images) */
+  autoload?: boolean;
+  /** the file system root to find the node's files under (tests; default /) */
+  root?: string;
   /** for archives that name images only by tag (skopeo's "3.9"): the repository they belong to */
   baseName?: string;
   registry?: LoadRegistryOptions;
@@ -74,6 +87,9 @@ export interface LoadOptions {
 
 export interface LoadResult {
   images: { name: string; digest: string; role?: string; pause: boolean; platforms: string[] }[];
+  /** which kind of node was configured or imported into, and why (only when a node step ran) */
+  node?: NodeDetection;
+  autoload?: AutoloadResult;
   registry?: RegistryPhaseResult;
   containerd?: ContainerdPhaseResult;
   config?: ConfigPhaseResult;
@@ -94,9 +110,9 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   const started = Date.now();
   const emit = safe(opts.onEvent);
   const dryRun = opts.dryRun ?? false;
-  if (!opts.registry && !opts.containerd && !opts.configureContainerd) {
+  if (!opts.registry && !opts.containerd && !opts.configureContainerd && !opts.autoload) {
     throw new LoadUsageError('ERR_LOAD_NOTHING_TO_DO', 'nothing to load into: name a target',
-      'add --registry URL (the node registry), --containerd [SOCKET], and/or --configure-containerd');
+      'add --registry URL (the node registry), --containerd [SOCKET], --configure-containerd and/or --autoload');
   }
   const mirrorUrl = opts.configureContainerd?.mirror ?? opts.registry?.url;
   if (opts.configureContainerd && mirrorUrl === undefined) {
@@ -106,6 +122,32 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   const nodeRegistry = opts.registry ? parseRegistryUrl(opts.registry.url) : undefined;
   const mirror = mirrorUrl !== undefined ? parseRegistryUrl(mirrorUrl) : undefined;
   const concurrency = opts.concurrency ?? DEFAULT_LOAD_CONCURRENCY;
+
+  // The node: which distribution, and whether its kubelet uses containerd at all (never run
+  // containerd steps on a cri-dockerd or CRI-O node).
+  const nodeSteps = Boolean(opts.containerd || opts.configureContainerd || opts.autoload);
+  let node: NodeKind | undefined;
+  let detection: NodeDetection | undefined;
+  if (nodeSteps) {
+    await refuseOtherRuntime(opts);
+    ({ node, detection } = await resolveNode({
+      ...(opts.distribution !== undefined ? { distribution: opts.distribution } : {}),
+      ...(opts.root !== undefined ? { root: opts.root } : {}),
+      ...(opts.containerd?.socket !== undefined ? { socket: opts.containerd.socket } : {}),
+      ...(opts.release !== undefined ? { release: { version: opts.release, source: '--kubernetes' } } : {}),
+      ...(opts.configureContainerd ? {
+        kubeadm: {
+          ...(opts.configureContainerd.configPath ? { configPath: opts.configureContainerd.configPath } : {}),
+          ...(opts.configureContainerd.hostsDir ? { hostsDir: opts.configureContainerd.hostsDir } : {}),
+          ...(opts.configureContainerd.dropInPath ? { dropInPath: opts.configureContainerd.dropInPath } : {}),
+        },
+      } : {}),
+    }));
+    if (detection.distribution !== 'kubeadm' && (opts.configureContainerd?.configPath || opts.configureContainerd?.dropInPath || opts.configureContainerd?.hostsDir)) {
+      throw new LoadUsageError('ERR_LOAD_FLAG_DISTRIBUTION', `--containerd-config and --hosts-dir are for kubeadm nodes; this is a ${node.title} node (${detection.evidence[0] ?? detection.source})`,
+        `drop them: on ${node.title} airgap writes ${detection.distribution === 'k0s' ? 'a drop-in in /etc/k0s/containerd.d' : `/etc/rancher/${detection.distribution}/registries.yaml`}; or pass --distribution kubeadm if this is not a ${node.title} node`);
+    }
+  }
 
   trace('load: start');
   const reader = await BundleReader.open(opts.bundle);
@@ -118,9 +160,12 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     const targets = [
       ...(nodeRegistry ? [`registry ${nodeRegistry.url}`] : []),
       ...(opts.containerd ? ['containerd'] : []),
-      ...(opts.configureContainerd ? ['containerd configuration'] : []),
+      ...(opts.configureContainerd ? [`${node && node.distribution !== 'kubeadm' ? node.title : 'containerd'} configuration`] : []),
     ];
     emit({ event: 'start', bundle: opts.bundle, images: images.length, blobs: content.blobs, bytes: content.bytes, targets, dryRun });
+    if (node && detection) {
+      emit({ event: 'node', distribution: detection.distribution, title: node.title, source: detection.source, evidence: detection.evidence, containerdSocket: node.containerdSocket });
+    }
     for (const img of images) {
       if (img.graph.absent.length > 0) {
         emit({
@@ -132,7 +177,8 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
 
     const result: LoadResult = {
       images: images.map((i) => ({ name: i.name, digest: i.descriptor.digest, ...(i.role ? { role: i.role } : {}), pause: i.pause, platforms: i.graph.platforms })),
-      summary: { dryRun, changed: false, seconds: 0 },
+      ...(detection ? { node: detection } : {}),
+      summary: { dryRun, changed: false, seconds: 0, ...(detection ? { distribution: detection.distribution } : {}) },
     };
     const failures: { image: string; target: string; error: AirgapError }[] = [];
 
@@ -177,11 +223,14 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     }
     if (!failures.length && opts.containerd) {
       const c = opts.containerd;
+      // The node's own socket, unless the user named one or the node's is not there (then the usual ones are tried).
+      const socket = c.socket ?? (node && (await isSocket(node.containerdSocket)) ? node.containerdSocket : undefined);
       const r = await loadIntoContainerd({
         bundle: reader,
         images,
-        ...(c.socket ? { socket: c.socket } : {}),
+        ...(socket ? { socket } : {}),
         ...(c.ctr ? { ctr: c.ctr } : {}),
+        ...(node?.ctrFallback ? { ctrFallback: node.ctrFallback } : {}),
         ...(c.namespace ? { namespace: c.namespace } : {}),
         ...(c.unpack !== undefined ? { unpack: c.unpack } : {}),
         ...(c.platform ? { platform: c.platform } : {}),
@@ -204,21 +253,20 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     if (failures.length && opts.configureContainerd && result.containerd) {
       emit({ event: 'notice', message: 'the containerd configuration was left as it is because not every image was imported' });
     }
-    if (!failures.length && opts.configureContainerd && mirror) {
+    if (!failures.length && opts.configureContainerd && mirror && node) {
       const c = opts.configureContainerd;
       const sandbox = sandboxImageOf(images);
-      const r = await configureContainerd({
+      const r = await configureNode({
+        node,
         registries: [...new Set(images.map((i) => i.ref.registry))],
         mirror,
         ...(sandbox ? { sandboxImage: sandbox.name } : {}),
-        ...(c.configPath ? { configPath: c.configPath } : {}),
-        ...(c.hostsDir ? { hostsDir: c.hostsDir } : {}),
-        ...(c.dropInPath ? { dropInPath: c.dropInPath } : {}),
         ...((c.caFile ?? opts.registry?.caFiles?.[0]) ? { caFile: c.caFile ?? opts.registry?.caFiles?.[0] } : {}),
         skipVerify: c.skipVerify ?? (mirror.origin.startsWith('https:') && (opts.registry?.insecure ?? []).some((h) => h === mirror.host || h === mirror.host.replace(/:\d+$/, ''))),
         ...(c.containerdVersion ? { containerdVersion: c.containerdVersion }
           : result.containerd ? { containerdVersion: result.containerd.version } : {}),
-        ...(result.containerd ? { containerdAddress: result.containerd.address } : opts.containerd?.socket ? { containerdAddress: opts.containerd.socket } : {}),
+        ...(result.containerd ? { containerdAddress: result.containerd.address } : opts.containerd?.socket ? { containerdAddress: opts.containerd.socket }
+          : (await isSocket(node.containerdSocket)) ? { containerdAddress: node.containerdSocket } : {}),
         dryRun,
         emit,
       });
@@ -226,16 +274,33 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
       result.summary.config = {
         changed: r.changed,
         unchanged: r.unchanged,
-        ...(sandbox ? { sandboxImage: sandbox.name } : {}),
+        ...(r.sandboxImage ? { sandboxImage: r.sandboxImage } : {}),
         restartNeeded: r.restartNeeded,
+        restartWhat: r.restartWhat,
+        restartCommand: r.restartCommand,
       };
+    }
+
+    if (!failures.length && node?.imagesDir) {
+      if (opts.autoload) {
+        const a = await placeInImagesDir(opts.bundle, node.imagesDir, dryRun);
+        result.autoload = a;
+        emit({ event: 'autoload', path: a.path, status: a.status, how: a.how, note: node.imagesDir.note });
+        result.summary.autoload = { path: a.path, status: a.status };
+      } else if (opts.containerd || opts.configureContainerd) {
+        emit({ event: 'notice', message: `${node.imagesDir.note}: add --autoload to place this bundle there (hard-linked when on the same file system), so a wiped containerd gets the images back` });
+      }
+    } else if (opts.autoload && node && !node.imagesDir) {
+      throw new LoadUsageError('ERR_LOAD_AUTOLOAD', `${node.title} nodes import no archives at start: --autoload has nowhere to put the bundle`,
+        'drop --autoload; airgap load --containerd imports the images into containerd directly');
     }
 
     const s = result.summary;
     s.changed = Boolean(
       (s.registry && (s.registry.pushed > 0 || s.registry.blobs.pushed > 0 || s.registry.blobs.mounted > 0)) ||
       (s.containerd && (s.containerd.imported > 0 || s.containerd.pinned.length > 0)) ||
-      (s.config && s.config.changed.length > 0),
+      (s.config && s.config.changed.length > 0) ||
+      (s.autoload && (s.autoload.status === 'placed' || s.autoload.status === 'replaced')),
     );
     s.seconds = (Date.now() - started) / 1000;
     emit({ event: 'summary', summary: s });
@@ -245,4 +310,27 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     await client?.close().catch(() => undefined);
     await reader.close().catch(() => undefined);
   }
+}
+
+/**
+ * Never do containerd steps on a node whose kubelet uses another runtime (a KubeKey install once
+ * ran cri-dockerd steps on a containerd node, and the reverse is as wrong): kubelet would not see
+ * a single image.
+ */
+async function refuseOtherRuntime(opts: LoadOptions): Promise<void> {
+  const runtime = await detectRuntime({ ...(opts.containerd?.socket ? { address: opts.containerd.socket } : {}) });
+  if (runtime.kind !== 'docker' && runtime.kind !== 'cri-o') return;
+  // Only when kubelet says so, or when no containerd socket is here at all.
+  const fromKubelet = runtime.source !== 'socket found';
+  const containerdHere = opts.containerd?.socket !== undefined
+    ? await isSocket(opts.containerd.socket)
+    : (await Promise.all(['/run/containerd/containerd.sock', '/run/k3s/containerd/containerd.sock', '/run/k0s/containerd.sock'].map((p) => isSocket(p)))).some(Boolean);
+  if (!fromKubelet && containerdHere) return;
+  const name = runtime.kind === 'docker' ? 'Docker Engine through cri-dockerd' : 'CRI-O';
+  throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH',
+    `kubelet on this node uses ${name} (${runtime.endpoint ?? ''}, from ${runtime.source}): containerd steps (--containerd, --configure-containerd, --autoload) would change nothing kubelet sees`,
+    runtime.kind === 'docker'
+      ? 'load the images into the node registry only (--registry URL) and into Docker (docker pull from it); set cri-dockerd\'s --pod-infra-container-image to the bundle\'s pause'
+      : 'load the images into the node registry (--registry URL) and configure CRI-O to pull through it (registries.conf.d mirror, pause_image in crio.conf.d)',
+    { runtime: runtime.kind, endpoint: runtime.endpoint, source: runtime.source, socket: runtime.endpoint ? socketPath(runtime.endpoint) : undefined });
 }

@@ -3,16 +3,15 @@ import { AirgapError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { isIndexMediaType } from '../oci/media-type.js';
 import { formatPlatform, platformCompatible, type Platform } from '../oci/platform.js';
-import { Ctr, findCtr, findSocket, type CtrImage } from './ctr.js';
+import { Ctr, findCtr, findSocket, PINNED_LABEL, type CtrImage } from '../node/containerd/ctr.js';
 import { ContainerdError } from './errors.js';
 import type { LoadEvent } from './events.js';
-import type { LoadImage } from './images.js';
+import type { LoadImage } from '../bundle/images.js';
 import { ociArchive } from './oci-archive.js';
 
 /** load's second half: every image into containerd's k8s.io namespace, the pause image pinned. */
 
-/** The label kubelet's image garbage collection respects (CRI reports it as `pinned`). */
-export const PINNED_LABEL = 'io.cri-containerd.pinned';
+export { PINNED_LABEL } from '../node/containerd/ctr.js';
 
 export interface ContainerdImageResult {
   image: string;
@@ -41,6 +40,8 @@ export interface ContainerdPhaseOptions {
   socket?: string;
   /** the ctr command, e.g. ["k3s", "ctr"]; default found on PATH */
   ctr?: string[];
+  /** the node's own ctr when none is on PATH (RKE2's, in its data directory) */
+  ctrFallback?: string[];
   namespace?: string;
   /** unpack into the snapshotter at import (default true, as ctr does) */
   unpack?: boolean;
@@ -119,7 +120,7 @@ function asAirgapError(e: unknown): AirgapError {
 
 export async function loadIntoContainerd(opts: ContainerdPhaseOptions): Promise<ContainerdPhaseResult> {
   const socket = await findSocket(opts.socket);
-  const command = await findCtr(socket, opts.ctr);
+  const command = await findCtr(socket, opts.ctr, opts.ctrFallback);
   const ctr = new Ctr(command, socket, opts.namespace ?? 'k8s.io');
   const version = await ctr.serverVersion();
   const host = opts.platform ?? hostPlatform();

@@ -9,7 +9,7 @@ import type { RegistryClient } from '../registry/client.js';
 import { ImageNotFoundError } from '../registry/errors.js';
 import type { Repository } from '../registry/repository.js';
 import type { BlobCounts, LoadEvent } from './events.js';
-import type { LoadImage } from './images.js';
+import type { LoadImage } from '../bundle/images.js';
 import { destinationName, type NodeRegistry } from './registry-url.js';
 import { NodeRegistryStore, type Placement } from './registry-store.js';
 

@@ -46,7 +46,7 @@ export interface ReportedMismatch extends ListMismatch {
 
 /** The distribution's image list names another tag of a repository than the Kubernetes version needs. */
 export class ImageListMismatchError extends CheckError {
-  constructor(readonly listFile: string, readonly kubernetes: string, readonly mismatches: ReportedMismatch[]) {
+  constructor(readonly listFile: string, readonly kubernetes: string, readonly mismatches: ReportedMismatch[], outcome = 'nothing was transferred') {
     const lines = mismatches.map(
       (m) =>
         `  - ${m.repository}: the list has ${m.listRef}${m.line ? ` (line ${m.line})` : ''}, but Kubernetes ${kubernetes} needs ${m.neededRef}` +
@@ -54,7 +54,7 @@ export class ImageListMismatchError extends CheckError {
     );
     super(
       'ERR_LIST_MISMATCH',
-      `${listFile} does not match Kubernetes ${kubernetes}; nothing was transferred:\n${lines.join('\n')}`,
+      `${listFile} does not match Kubernetes ${kubernetes}; ${outcome}:\n${lines.join('\n')}`,
       {
         hint:
           `the list was made for another Kubernetes version or distribution: use the list that comes with ${kubernetes}, ` +

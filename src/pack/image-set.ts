@@ -1,6 +1,7 @@
 import { compareImageLists } from '../kubernetes/compare.js';
 import { readImageList, type ListEntry } from '../kubernetes/image-list.js';
 import { kubernetesImages, type KubernetesImageSet } from '../kubernetes/image-set.js';
+import { authoritativeList, checkPublishedList, describeListDifferences, ListPauseMismatchError } from '../kubernetes/published-list.js';
 import { parseReference, type ImageReference } from '../oci/reference.js';
 import { ImageListMismatchError, NoImagesError, type ReportedMismatch } from './errors.js';
 
@@ -27,7 +28,7 @@ export interface ImageSetRequest {
   imageRepository?: string;
   images?: string[];
   imagesFiles?: string[];
-  /** the distribution's airgap-images-list.txt */
+  /** the distribution's airgap-images-list.txt; for k3s and RKE2 their published list, which is then the set */
   list?: string;
 }
 
@@ -65,6 +66,8 @@ export async function buildImageSet(req: ImageSetRequest): Promise<ImageSet> {
   };
 
   let kube: KubernetesImageSet | null = null;
+  // k3s-images.txt / rke2-images*.txt: the published list is the release's set, checked against the data.
+  const listIsSet = req.list !== undefined && req.kubernetes !== undefined && authoritativeList(req.distribution ?? 'kubeadm') !== undefined;
   if (req.kubernetes !== undefined) {
     kube = kubernetesImages(req.kubernetes, {
       ...(req.distribution ? { distribution: req.distribution } : {}),
@@ -77,7 +80,7 @@ export async function buildImageSet(req: ImageSetRequest): Promise<ImageSet> {
         details: { requested: kube.requested, version: kube.version },
       });
     }
-    for (const i of kube.images) add(parseReference(i.ref), i.role, 'kubernetes');
+    if (!listIsSet) for (const i of kube.images) add(parseReference(i.ref), i.role, 'kubernetes');
   }
 
   for (const s of req.images ?? []) add(parseReference(s), undefined, 'image');
@@ -88,7 +91,22 @@ export async function buildImageSet(req: ImageSetRequest): Promise<ImageSet> {
   let list: ImageSet['list'];
   if (req.list !== undefined) {
     const entries: ListEntry[] = await readImageList(req.list);
-    if (kube) {
+    if (kube && listIsSet) {
+      const check = checkPublishedList(entries, kube);
+      if (!check.pauseOk) throw new ListPauseMismatchError(req.list, check);
+      const lineOf = new Map(entries.map((e) => [e.ref, e.line]));
+      const differences = describeListDifferences(check, (r) => lineOf.get(r));
+      if (differences.length) {
+        notices.push({
+          code: 'LIST_DIFFERS',
+          message: `${req.list} differs from what airgap knows of ${kube.version} (${kube.distribution}); packing the list as it is:\n${differences.map((l) => `  - ${l}`).join('\n')}`,
+          details: { missing: check.comparison.missing, mismatched: check.comparison.mismatched },
+        });
+      }
+      // The list's images carry the roles the data gives them.
+      const roleOf = new Map(kube.images.map((i) => [parseReference(i.ref).toString(), i.role]));
+      for (const e of entries) add(parseReference(e.ref), roleOf.get(e.ref), 'list');
+    } else if (kube) {
       const cmp = compareImageLists(entries.map((e) => e.ref), kube.images);
       if (cmp.mismatched.length) {
         const lineOf = new Map(entries.map((e) => [e.ref, e.line]));
@@ -118,7 +136,9 @@ export async function buildImageSet(req: ImageSetRequest): Promise<ImageSet> {
     if (list.notInKubernetes.length) {
       notices.push({
         code: 'LIST_EXTRA',
-        message: `${plural(list.notInKubernetes.length, 'image')} of ${req.list} that Kubernetes itself does not need, packed too: ${list.notInKubernetes.join(', ')}`,
+        message: listIsSet
+          ? `${plural(list.notInKubernetes.length, 'image')} of ${req.list} beyond the core set airgap knows for ${kube?.version}, packed as the list says: ${list.notInKubernetes.join(', ')}`
+          : `${plural(list.notInKubernetes.length, 'image')} of ${req.list} that Kubernetes itself does not need, packed too: ${list.notInKubernetes.join(', ')}`,
         details: { images: list.notInKubernetes },
       });
     }

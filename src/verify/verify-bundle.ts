@@ -1,6 +1,6 @@
 import { bundleFacts } from './report.js';
 import { BundleReader } from '../bundle/reader.js';
-import { kubernetesImages, readImageList, type KubernetesImageSet, type ListEntry } from '../kubernetes/index.js';
+import { distributionNames, kubernetesImages, readImageList, type KubernetesImageSet, type ListEntry } from '../kubernetes/index.js';
 import { parsePlatformSelection, type PlatformSelection } from '../oci/platform.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { BundleCheck, BundleContext, CheckOutcome } from './check.js';
@@ -53,8 +53,9 @@ export interface VerifyInputs {
 /** Parse every input before reading the bundle, so a usage error (exit 2) costs nothing. */
 export async function readVerifyInputs(opts: Pick<VerifyOptions, 'list' | 'kubernetes' | 'distribution' | 'platforms'>): Promise<VerifyInputs> {
   const platforms = opts.platforms?.length ? parsePlatformSelection(opts.platforms) : undefined;
-  // A k0s release names itself (v1.30.14+k0s.0); otherwise kubeadm until the bundle says more.
-  const distribution = opts.distribution ?? (opts.kubernetes?.includes('+k0s') ? 'k0s' : undefined);
+  // A k0s, k3s or RKE2 release names itself (v1.30.14+k0s.0, +k3s1, +rke2r1); otherwise kubeadm until the bundle says more.
+  const named = /\+(k0s|k3s|rke2)/.exec(opts.kubernetes ?? '')?.[1];
+  const distribution = opts.distribution ?? (named && distributionNames().includes(named) ? named : undefined);
   const kubernetes = opts.kubernetes !== undefined ? kubernetesImages(opts.kubernetes, distribution ? { distribution } : {}) : undefined;
   const list = opts.list !== undefined ? { path: opts.list, entries: await readImageList(opts.list) } : undefined;
   return { platforms, list, kubernetes };

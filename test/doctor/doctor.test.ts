@@ -14,7 +14,7 @@ import type { CheckResult, DoctorReport } from '../../src/doctor/index.js';
 import { freePort, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
 import { CLI } from '../helpers/cli.js';
 import { runCli, startNodeLab, type NodeLab } from '../helpers/node-lab.js';
-import type { NodeConfig, NodeContainerd } from '../load/containerd/node-containerd.js';
+import type { NodeConfig, NodeContainerd } from '../node/containerd/node-containerd.js';
 
 let lab: NodeLab;
 let work: string;

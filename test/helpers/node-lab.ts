@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { assertIsolatedNetwork, generateImages, seedRegistry, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
-import { startNodeContainerd, writeNodeConfig, type NodeConfig, type NodeContainerd } from '../load/containerd/node-containerd.js';
+import { startNodeContainerd, writeNodeConfig, type NodeConfig, type NodeContainerd } from '../node/containerd/node-containerd.js';
 import { CLI } from './cli.js';
 import { bundleFromLayout } from './lab-bundle.js';
 import { makeTempDir } from './make-bundle.js';

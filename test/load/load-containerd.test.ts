@@ -15,7 +15,7 @@ import type { LoadEvent } from '../../src/load/events.js';
 import type { GeneratedImages, LabRegistry } from '../../scripts/lab/index.js';
 import { makeBundle } from '../helpers/make-bundle.js';
 import { runCli, startNodeLab, type NodeLab } from '../helpers/node-lab.js';
-import type { NodeConfig, NodeContainerd } from './containerd/node-containerd.js';
+import type { NodeConfig, NodeContainerd } from '../node/containerd/node-containerd.js';
 import { startServeProcess } from '../serve/cli-process.js';
 
 const PINNED = 'io.cri-containerd.pinned=pinned';

@@ -3,19 +3,26 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { parseReference } from '../../oci/reference.js';
 import {
+  authoritativeList,
+  checkPublishedList,
+  compareImageLists,
   DEFAULT_DISTRIBUTION,
+  describeListDifferences,
   distributionNames,
   kubernetesImages,
+  ListPauseMismatchError,
   readImageList,
   supportedVersions,
   type KubernetesImageSet,
 } from '../../kubernetes/index.js';
+import { ImageListMismatchError } from '../../pack/errors.js';
 
 interface ImagesOptions {
   kubernetes?: string;
   distribution: string;
   image?: string[];
   imagesFile?: string[];
+  list?: string;
   imageRepository?: string;
   variant?: string[];
   output: 'text' | 'json';
@@ -75,6 +82,37 @@ function describeResolution(set: KubernetesImageSet): string | undefined {
     : `${requested} -> ${set.version}`;
 }
 
+/**
+ * --list: for k3s and RKE2 the published list is the release's set (checked against the data, the pause
+ * must be the release's); for kubeadm and k0s the version's set comes first and the list must agree with it.
+ */
+async function addList(file: string, set: KubernetesImageSet, add: (image: OutputImage) => void): Promise<void> {
+  const entries = await readImageList(file);
+  const name = file === '-' ? '<stdin>' : file;
+  const lineOf = new Map(entries.map((e) => [e.ref, e.line]));
+  if (authoritativeList(set.distribution)) {
+    const check = checkPublishedList(entries, set);
+    if (!check.pauseOk) throw new ListPauseMismatchError(name, check, 'nothing printed');
+    for (const d of describeListDifferences(check, (r) => lineOf.get(r))) note(`${name}: ${d}`);
+    const roleOf = new Map(set.images.map((i) => [i.ref, i.role]));
+    for (const e of entries) {
+      const role = roleOf.get(e.ref);
+      add(role ? { ref: e.ref, role } : { ref: e.ref, role: 'extra', source: `${name}:${e.line}` });
+    }
+    return;
+  }
+  const cmp = compareImageLists(entries.map((e) => e.ref), set.images);
+  if (cmp.mismatched.length) {
+    const mismatches = cmp.mismatched.map((m) => {
+      const line = lineOf.get(m.listRef);
+      return line === undefined ? m : { ...m, line };
+    });
+    throw new ImageListMismatchError(name, `${set.version} (${set.distribution})`, mismatches, 'nothing printed');
+  }
+  for (const image of set.images) add({ ref: image.ref, role: image.role });
+  for (const e of entries) add({ ref: e.ref, role: 'extra', source: `${name}:${e.line}` });
+}
+
 async function run(opts: ImagesOptions): Promise<void> {
   const images = opts.image ?? [];
   const files = opts.imagesFile ?? [];
@@ -87,6 +125,11 @@ async function run(opts: ImagesOptions): Promise<void> {
       for (const r of rows) process.stdout.write(`${r.minor.padEnd(6)} ${r.first === r.last ? r.first : `${r.first} - ${r.last}`}\n`);
     }
     return;
+  }
+  if (opts.list !== undefined && opts.kubernetes === undefined) {
+    throw new UsageError('ERR_USAGE', '--list is checked against a release: give --kubernetes too', {
+      hint: 'e.g. airgap images --distribution k3s --kubernetes v1.30.14+k3s1 --list k3s-images.txt; to add a file\'s images as they are, use --images-file',
+    });
   }
   if (opts.kubernetes === undefined) {
     if (images.length === 0 && files.length === 0) {
@@ -118,7 +161,11 @@ async function run(opts: ImagesOptions): Promise<void> {
     });
     const resolution = describeResolution(set);
     if (resolution) note(resolution);
-    for (const image of set.images) add({ ref: image.ref, role: image.role });
+    if (opts.list !== undefined) {
+      await addList(opts.list, set, add);
+    } else {
+      for (const image of set.images) add({ ref: image.ref, role: image.role });
+    }
   }
   for (const file of files) {
     const entries = await readImageList(file);
@@ -141,16 +188,18 @@ export function register(program: Command): void {
     .description(
       'Print the images a cluster of a Kubernetes version pulls, one full reference a line, exactly as ' +
         '`kubeadm config images list --kubernetes-version <version>` would (pause included), followed by ' +
-        'the images you add. Notes go to stderr, so stdout is the list alone.',
+        'the images you add. With --distribution k0s, k3s or rke2, what that distribution publishes for the release ' +
+        '(k0s airgap list-images, k3s-images.txt, rke2-images-core.linux-<arch>.txt). Notes go to stderr, so stdout is the list alone.',
     )
     .option('--kubernetes <version>', 'Kubernetes release (v1.30.14, 1.30.14) or minor (v1.30 = newest patch known)')
-    .addOption(new Option('--distribution <name>', 'whose image list: kubeadm or k0s').default(DEFAULT_DISTRIBUTION))
+    .addOption(new Option('--distribution <name>', 'whose image list: kubeadm, k0s, k3s or rke2').default(DEFAULT_DISTRIBUTION))
     .option('--image <ref>', 'add an image (repeatable)', collect)
     .option('--images-file <file>', 'add the images of a list file, one reference a line; "-" reads stdin (repeatable)', collect)
+    .option('--list <file>', "the distribution's published list for --kubernetes (k3s-images.txt, rke2-images*.txt, airgap-images-list.txt), checked against the release; for k3s and rke2 it is the set printed")
     .option('--image-repository <repo>', 'registry (and path) the cluster pulls from instead, as kubeadm\'s --image-repository')
     .option('--variant <key=value>', 'choose a distribution variant, e.g. cni=calico for k0s (default: all variants)', collect)
     .addOption(new Option('--output <format>', 'text: one ref a line; json: [{ref, role}]').choices(['text', 'json']).default('text'))
-    .option('--list-versions', 'print the versions airgap knows for the distribution and exit')
+    .option('--list-versions', 'print the versions airgap knows for the distribution (kubeadm, k0s, k3s, rke2) and exit')
     .addHelpText(
       'after',
       () =>
@@ -170,6 +219,12 @@ Examples:
 
   # k0s (what \`k0s airgap list-images --all\` prints), calico only
   airgap images --distribution k0s --kubernetes v1.30 --variant cni=calico
+
+  # RKE2: the core set of a release (rke2-images-core.linux-amd64.txt); k3s: k3s-images.txt
+  airgap images --distribution rke2 --kubernetes v1.30.14+rke2r1
+
+  # k3s / RKE2: the list published with the release is its set; a pause that is not the release's fails (exit 1)
+  airgap images --distribution rke2 --kubernetes v1.30.14+rke2r1 --list rke2-images.linux-amd64.txt
 
   # for scripts
   airgap images --kubernetes v1.30.14 --output json

@@ -6,11 +6,15 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_LOAD_CONCURRENCY, load, type LoadOptions } from '../../load/load.js';
 import type { LoadEvent, LoadSummary } from '../../load/events.js';
 import { parseRegistryUrl } from '../../load/registry-url.js';
+import { parseDistributionFlag } from '../../node/detect.js';
 import type { RegistryEvent } from '../../registry/events.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatBytes, formatDuration, shortDigest } from '../progress-format.js';
 
 interface LoadFlags {
+  distribution?: string;
+  kubernetes?: string;
+  autoload?: boolean;
   registry?: string;
   creds?: string[];
   caFile?: string[];
@@ -39,6 +43,10 @@ Examples:
 
   # a registry with a path prefix, TLS from a private CA, and credentials
   airgap load k8s.tar --registry https://registry.local:5000/k8s --ca-file ca.pem --creds registry.local:5000=admin:secret
+
+  # k3s / RKE2 / k0s: the same command; the node is detected (or say --distribution k3s) and
+  # configured its own way: registries.yaml on k3s/RKE2, a drop-in in /etc/k0s/containerd.d on k0s
+  airgap load k8s.tar --registry http://127.0.0.1:5000 --containerd --configure-containerd --autoload
 
   # containerd of k3s (found by its socket), no registry
   airgap load k8s.tar --containerd /run/k3s/containerd/containerd.sock
@@ -69,9 +77,11 @@ export function summaryLines(s: LoadSummary): string[] {
   }
   if (s.config) {
     const c = s.config;
-    lines.push(`containerd configuration: ${c.changed.length ? `${plural(c.changed.length, 'file')} ${s.dryRun ? 'would change' : 'changed'}` : 'unchanged'}` +
+    const what = s.distribution === undefined || s.distribution === 'kubeadm' ? 'containerd' : s.distribution;
+    lines.push(`${what} configuration: ${c.changed.length ? `${plural(c.changed.length, 'file')} ${s.dryRun ? 'would change' : 'changed'}` : 'unchanged'}` +
       `${c.sandboxImage ? `; sandbox image ${c.sandboxImage}` : ''}`);
   }
+  if (s.autoload) lines.push(`image archive for every start: ${s.autoload.path} (${s.autoload.status.replace('-', ' ')})`);
   const failed = (s.registry?.failed ?? 0) + (s.containerd?.failed ?? 0);
   if (failed) lines.push(`Failed: ${plural(failed, 'image')} could not be loaded (see above); images already loaded stay, and running load again continues.`);
   else if (!s.changed && !s.dryRun) lines.push(`Nothing changed: the node already has everything in the bundle (${formatDuration(s.seconds)}).`);
@@ -102,7 +112,7 @@ function jsonReporter(out: NodeJS.WritableStream): Reporter {
   };
 }
 
-function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restartHint: { needed: boolean; command: string }): Reporter {
+function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restartHint: { needed: boolean; command: string; what: string }): Reporter {
   const live = out.isTTY && !process.env.CI && process.env.TERM !== 'dumb';
   let spinner: Ora | undefined;
   /** the live line is wanted (between start and summary); it appears once ora has loaded */
@@ -151,6 +161,12 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
           print(`  containerd ${label} ${e.image}${e.status === 'failed' ? `: ${e.error}` : e.status === 'present' ? '' : ` (${e.platform})`}`);
           break;
         }
+        case 'node':
+          print(`  node       ${e.title} (${e.source === 'given' ? '--distribution' : e.source === 'default' ? 'assumed' : 'detected'}: ${e.evidence.filter((x) => !x.startsWith('--distribution')).slice(0, 3).join('; ') || 'as given'}); containerd at ${e.containerdSocket}`);
+          break;
+        case 'autoload':
+          print(`  autoload   ${e.status.replace('-', ' ').padEnd(9)} ${e.path}${e.how ? ` (${e.how === 'link' ? 'hard link' : 'copy'})` : ''}: ${e.note}`);
+          break;
         case 'containerd-pin':
           print(`  containerd ${e.status === 'pinned' ? 'pinned   ' : e.status === 'would-pin' ? 'would pin' : 'pinned   '} ${e.image}${e.status === 'already-pinned' ? ' (already)' : ''} (io.cri-containerd.pinned=pinned)`);
           break;
@@ -169,7 +185,7 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
           spinner?.stop();
           spinner = undefined;
           for (const l of summaryLines(e.summary)) print(l);
-          if (e.summary.config && restartHint.needed) print(`Restart containerd so it reads the new configuration: ${restartHint.command}`);
+          if (e.summary.config && restartHint.needed) print(`Restart ${restartHint.what} so it reads the new configuration: ${restartHint.command}`);
           break;
       }
     },
@@ -196,10 +212,13 @@ async function run(bundle: string, flags: LoadFlags): Promise<void> {
   const mirrorUrl = flags.mirror ?? flags.registry;
   const mirror = flags.configureContainerd && mirrorUrl !== undefined ? parseRegistryUrl(mirrorUrl) : undefined;
   const mirrorHost = mirror?.origin.startsWith('https:') ? mirror.host : undefined;
-  const restart = { needed: false, command: 'systemctl restart containerd' };
+  const restart = { needed: false, command: 'systemctl restart containerd', what: 'containerd' };
   const reporter = flags.json ? jsonReporter(process.stdout) : humanReporter(process.stdout, process.stderr, restart);
   const opts: LoadOptions = {
     bundle,
+    ...(flags.distribution !== undefined ? { distribution: parseDistributionFlag(flags.distribution) } : {}),
+    ...(flags.kubernetes !== undefined ? { release: flags.kubernetes } : {}),
+    ...(flags.autoload ? { autoload: true } : {}),
     ...(flags.baseName ? { baseName: flags.baseName } : {}),
     ...(flags.registry !== undefined ? {
       registry: {
@@ -229,7 +248,11 @@ async function run(bundle: string, flags: LoadFlags): Promise<void> {
     dryRun: flags.dryRun ?? false,
     concurrency,
     onEvent: (e) => {
-      if (e.event === 'summary' && e.summary.config) restart.needed = e.summary.config.restartNeeded && !e.summary.dryRun;
+      if (e.event === 'summary' && e.summary.config) {
+        restart.needed = e.summary.config.restartNeeded && !e.summary.dryRun;
+        if (e.summary.config.restartCommand) restart.command = e.summary.config.restartCommand;
+        if (e.summary.config.restartWhat) restart.what = e.summary.config.restartWhat;
+      }
       reporter.onEvent(e);
     },
     onRegistryEvent: (e) => reporter.onRegistryEvent(e),
@@ -257,15 +280,18 @@ export function register(program: Command): void {
         'the bundle\'s pause as sandbox image. Every blob is checked against its digest as it streams; an image becomes ' +
         'visible only once all its content landed.',
     )
-    .option('--registry <url>', 'the node registry, e.g. http://127.0.0.1:5000 (a path is a repository prefix)');
+    .option('--registry <url>', 'the node registry, e.g. http://127.0.0.1:5000 (a path is a repository prefix)')
+    .option('--distribution <name>', 'the kind of node: auto (detect from its files, sockets and binaries), kubeadm, k3s, rke2 or k0s', 'auto');
   addRegistryAccessOptions(cmd, 'the registry');
   cmd
     .option('--containerd [socket]', 'import into containerd (default socket /run/containerd/containerd.sock, or k3s\'s / k0s\'s)')
     .option('--ctr <command>', 'the ctr to run, e.g. "k3s ctr" (default: ctr on PATH, else k3s ctr or k0s ctr)')
     .option('--no-unpack', 'import without unpacking layers (containerd unpacks when a container first starts)')
-    .option('--configure-containerd', 'write hosts.toml per source registry and set the sandbox image to the bundle\'s pause')
-    .option('--containerd-config <path>', 'containerd\'s config file (default /etc/containerd/config.toml)')
-    .option('--hosts-dir <dir>', 'where hosts.toml files go (default: config_path if set, else /etc/containerd/certs.d)')
+    .option('--configure-containerd', 'make kubelet\'s pulls go to the registry, the node\'s way: hosts.toml + sandbox image (kubeadm), registries.yaml (k3s/RKE2), a containerd.d drop-in (k0s)')
+    .option('--containerd-config <path>', 'kubeadm nodes: containerd\'s config file (default /etc/containerd/config.toml)')
+    .option('--hosts-dir <dir>', 'kubeadm nodes: where hosts.toml files go (default: config_path if set, else /etc/containerd/certs.d)')
+    .option('--autoload', 'k3s/RKE2/k0s: also place the bundle in the directory the distribution imports at every start (hard link when possible)')
+    .option('--kubernetes <release>', 'the release the node runs, e.g. v1.30.14+k3s1: to judge its default pause image')
     .option('--mirror <url>', 'configure containerd to pull through this URL instead of --registry (e.g. an airgap serve address)')
     .option('--base-name <repository>', 'for archives naming images by tag only (skopeo): the repository, e.g. registry.k8s.io/pause')
     .option('--concurrency <n>', `blobs transferred at once (default ${DEFAULT_LOAD_CONCURRENCY})`)

@@ -43,6 +43,9 @@ Examples:
   # every image kubeadm needs for v1.30.14, linux/amd64, checked against the distribution's list
   airgap pack --kubernetes v1.30.14 --list airgap-images-list.txt -o k8s.tar
 
+  # RKE2: pack the list published with the release, checked against it (its pause above all)
+  airgap pack --distribution rke2 --kubernetes v1.30.14+rke2r1 --list rke2-images-core.linux-amd64.txt -o rke2.tar
+
   # all platforms, exactly as upstream (index digests unchanged), plus an extra image
   airgap pack --kubernetes v1.30.14 --platform all --image docker.io/calico/node:v3.28.0
 
@@ -171,11 +174,11 @@ export function register(program: Command): void {
         'check them all before any layer moves, then write one OCI-layout tar bundle that skopeo and ctr read as it is.',
     )
     .option('-k, --kubernetes <version>', 'Kubernetes version whose images to pack, e.g. v1.30.14')
-    .option('--distribution <name>', 'whose image set: kubeadm (default), k0s, …')
+    .option('--distribution <name>', 'whose image set: kubeadm (default), k0s, k3s or rke2')
     .option('--image-repository <repo>', 'the image repository the cluster is configured with (kubeadm --image-repository)')
     .option('--image <ref>', 'an extra image (repeatable)', collect)
     .option('--images-file <file>', 'a file of extra images, one a line (repeatable; "-" reads stdin)', collect)
-    .option('--list <file>', "the distribution's airgap-images-list.txt: pack refuses to start when it disagrees with the version")
+    .option('--list <file>', "the distribution's published list (airgap-images-list.txt, k3s-images.txt, rke2-images*.txt): pack refuses to start when it disagrees with the version; for k3s and rke2 it is the set packed, refused only when its pause is not the release's")
     .option('--platform <list>', 'linux/amd64 (default), a comma-separated list, or "all" to keep every platform exactly as upstream')
     .option('--registry-mirror <src=url>', 'fetch images of registry SRC from URL, e.g. registry.k8s.io=http://127.0.0.1:5000/registry.k8s.io (repeatable)', collect);
   addRegistryAccessOptions(cmd, 'registries');

@@ -108,9 +108,9 @@ export function register(program: Command): void {
         'Exit codes: 0 all good, 1 verification failed, 2 usage error, 3 cannot read the input.',
     )
     .argument('[bundle]', 'the bundle .tar (or any OCI layout tar: skopeo oci-archive, ctr images export)')
-    .option('--list <file>', 'image list, one reference a line ("#" comments): each must be in the bundle with that tag; "-" reads stdin')
+    .option('--list <file>', 'image list, one reference a line ("#" comments): each must be in the bundle with that tag; "-" reads stdin. For k3s and rke2 the published list (k3s-images.txt, rke2-images*.txt) is the release\'s set: its pause must be the release\'s')
     .option('--kubernetes <version>', 'every image this Kubernetes version needs must be there (default: the version the bundle records)')
-    .option('--distribution <name>', 'whose images --kubernetes means: kubeadm or k0s (default: what the bundle records, else kubeadm)')
+    .option('--distribution <name>', 'whose images --kubernetes means: kubeadm, k0s, k3s or rke2 (default: what the bundle records, or what the version names, v1.30.14+rke2r1; else kubeadm)')
     .option('--platform <platforms>', 'every image must have these platforms: linux/amd64, linux/arm64,linux/amd64, or all (repeatable)', collect)
     .option('--json', `print the report as JSON (schemaVersion ${REPORT_SCHEMA_VERSION}; docs/verify.md)`)
     .option('--junit <file>', 'also write a JUnit XML report: a test case per check and per image')
@@ -130,6 +130,9 @@ Examples:
 
   # a list against a version, before packing anything (offline)
   airgap verify --list images.txt --kubernetes v1.30.14
+
+  # an RKE2 release's published list: fails (exit 1) when its pause is not the release's
+  airgap verify --distribution rke2 --kubernetes v1.30.14+rke2r1 --list rke2-images-core.linux-amd64.txt
 `,
     )
     .action(async (bundle: string | undefined, opts: VerifyCliOptions) => {

@@ -1,0 +1,14 @@
+export * from './node.js';
+export * from './check.js';
+export * from './check-context.js';
+export * from './errors.js';
+export * from './file-change.js';
+export * from './detect.js';
+export * from './resolve.js';
+export * from './release.js';
+export * from './runtime.js';
+export { KubeadmNode, type KubeadmNodeOptions } from './kubeadm/node.js';
+export { K3sNode, WILDCARD_BROKEN, type K3sFlavour, type K3sNodeOptions } from './k3s/node.js';
+export { mergeRegistries, readRegistries, type MirrorEntry, type RegistriesFacts } from './k3s/registries-yaml.js';
+export { K0sNode, isK0sManaged, K0S_MANAGED_MARKER, type K0sNodeOptions } from './k0s/node.js';
+export { gatherContainerdFacts } from './containerd/facts.js';

@@ -1,0 +1,163 @@
+/**
+ * A real containerd 1.6 run the way a Kubernetes distribution runs it: its gRPC socket at the
+ * distribution's path (/run/k3s/containerd/containerd.sock, /run/k0s/containerd.sock, …), root and
+ * state where the distribution keeps them, the CRI plugin's registry `config_path` at the
+ * distribution's hosts dir and its sandbox image. Meant to run inside inMountNamespace(), where
+ * those paths are private tmpfs mounts; it does not check that itself (a test may also give temp
+ * paths). Uses the lab's process plumbing (startDaemon, overlay probe, isolation check).
+ *
+ * Generated config (the distribution's, reduced to what matters here):
+ *   const ctd = await startDistroContainerd({
+ *     socket: '/run/k3s/containerd/containerd.sock',
+ *     root: '/var/lib/rancher/k3s/agent/containerd', state: '/run/k3s/containerd',
+ *     hostsDir: '/var/lib/rancher/k3s/agent/etc/containerd/certs.d',
+ *     sandboxImage: 'rancher/mirrored-pause:3.6',
+ *   });
+ *   await ctd.cri.pullImage('registry.k8s.io/pause:3.9'); await ctd.stop();
+ *
+ * Or a config file used as is, with the distribution's command-line flags (k0s passes
+ * --root/--state/--address): startDistroContainerd({ configFile, socket, args: [...] }).
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
+import { execa } from 'execa';
+import { assertIsolatedNetwork, overlayWorks, socketExists, startDaemon, type Daemon } from '../../scripts/lab/index.js';
+import { CriClient } from '../../src/cri/index.js';
+
+export interface DistroContainerdOptions {
+  /** Absolute path of the gRPC socket (the ttrpc socket goes beside it, `.ttrpc`). */
+  socket: string;
+  /** containerd `root` (generated config). Default <workDir>/root. */
+  root?: string;
+  /** containerd `state` (generated config). Default <workDir>/state. */
+  state?: string;
+  /**
+   * Where the generated config, the log, and the opt/CNI dirs containerd would otherwise create on
+   * the host go. Default: the directory of `root` (generated config) or of `configFile`.
+   */
+  workDir?: string;
+  /** CRI `registry.config_path` (generated config). Omitted: none (containerd's default). */
+  hostsDir?: string;
+  /** CRI `sandbox_image` (generated config). Omitted: containerd's default. */
+  sandboxImage?: string;
+  /** Snapshotter for CRI and ctr: default overlayfs where it mounts here, else native. */
+  snapshotter?: string;
+  /** TOML appended to the generated config (new tables only). */
+  extraConfig?: string;
+  /** Start on this config file as is instead of generating one. */
+  configFile?: string;
+  /** Extra containerd flags, e.g. k0s's ['--root=…', '--state=…', '--address=…']. */
+  args?: string[];
+  /** Log file. Default <workDir>/containerd.log. */
+  logFile?: string;
+}
+
+export interface DistroContainerd {
+  socket: string;
+  configFile: string;
+  logFile: string;
+  /** The snapshotter ctr uses (and the generated config's CRI uses). */
+  snapshotter: string;
+  pid: number;
+  daemon: Daemon;
+  /** The kubelet-facing CRI API on the socket. */
+  cri: CriClient;
+  /** `ctr --address SOCKET ...args`, stdout; throws with stderr on failure. */
+  ctr(args: string[]): Promise<string>;
+  /** SIGTERM (then SIGKILL); resolves when the process is gone and its sockets removed. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const q = (s: string): string => JSON.stringify(s);
+
+function mustBeAbsolute(name: string, p: string | undefined): void {
+  if (p !== undefined && !isAbsolute(p)) throw new Error(`startDistroContainerd: ${name} must be an absolute path: ${p}`);
+}
+
+export async function startDistroContainerd(opts: DistroContainerdOptions): Promise<DistroContainerd> {
+  await assertIsolatedNetwork();
+  if (process.getuid?.() !== 0) throw new Error('startDistroContainerd: containerd needs root');
+  for (const k of ['socket', 'root', 'state', 'workDir', 'hostsDir', 'configFile', 'logFile'] as const) mustBeAbsolute(k, opts[k]);
+  if (Buffer.byteLength(opts.socket) > 100) throw new Error(`startDistroContainerd: socket path too long for a unix socket: ${opts.socket}`);
+  const snapshotter = opts.snapshotter ?? ((await overlayWorks()) ? 'overlayfs' : 'native');
+
+  let configFile: string;
+  let workDir: string;
+  if (opts.configFile) {
+    configFile = opts.configFile;
+    workDir = opts.workDir ?? dirname(configFile);
+  } else {
+    workDir = opts.workDir ?? dirname(opts.root ?? opts.socket);
+    const root = opts.root ?? join(workDir, 'root');
+    const state = opts.state ?? join(workDir, 'state');
+    const cri: string[] = [];
+    if (opts.sandboxImage !== undefined) cri.push(`  sandbox_image = ${q(opts.sandboxImage)}`);
+    configFile = join(workDir, 'config.toml');
+    await Promise.all([root, state, join(workDir, 'opt'), join(workDir, 'cni', 'bin'), join(workDir, 'cni', 'conf'), ...(opts.hostsDir ? [opts.hostsDir] : [])].map((d) => mkdir(d, { recursive: true })));
+    await writeFile(
+      configFile,
+      `# generated by the airgap test harness (distro-containerd)
+version = 2
+root = ${q(root)}
+state = ${q(state)}
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
+
+[grpc]
+  address = ${q(opts.socket)}
+
+[ttrpc]
+  address = ${q(`${opts.socket}.ttrpc`)}
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = ${q(join(workDir, 'opt'))}
+
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+${cri.join('\n')}
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = ${q(snapshotter)}
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = ${q(join(workDir, 'cni', 'bin'))}
+    conf_dir = ${q(join(workDir, 'cni', 'conf'))}
+${opts.hostsDir ? `  [plugins."io.containerd.grpc.v1.cri".registry]\n    config_path = ${q(opts.hostsDir)}\n` : ''}${opts.extraConfig ? `\n${opts.extraConfig}\n` : ''}`,
+    );
+  }
+  await mkdir(dirname(opts.socket), { recursive: true });
+  await mkdir(workDir, { recursive: true });
+  const logFile = opts.logFile ?? join(workDir, 'containerd.log');
+
+  const ctrEnv = { CONTAINERD_SNAPSHOTTER: snapshotter };
+  const daemon = await startDaemon({
+    name: 'containerd',
+    command: 'unshare',
+    // Its own mount namespace (inside the caller's), as the lab does: snapshot mounts die with it.
+    args: ['-m', '--propagation', 'private', 'containerd', '--config', configFile, ...(opts.args ?? [])],
+    logFile,
+    cwd: workDir,
+    ready: async () => socketExists(opts.socket) && (await execa('ctr', ['--address', opts.socket, 'version'], { reject: false, stdin: 'ignore' })).exitCode === 0,
+    readyTimeoutMs: 20_000,
+  });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    socket: opts.socket,
+    configFile,
+    logFile,
+    snapshotter,
+    pid: daemon.pid,
+    daemon,
+    cri: new CriClient(opts.socket, { pullTimeoutMs: 60_000 }),
+    async ctr(args) {
+      const res = await execa('ctr', ['--address', opts.socket, ...args], { env: ctrEnv, reject: false, stdin: 'ignore' });
+      if (res.exitCode !== 0) throw new Error(`ctr ${args.join(' ')} failed (exit ${res.exitCode}): ${String(res.stderr).trim()}`);
+      return String(res.stdout);
+    },
+    stop() {
+      // containerd 1.6 removes its gRPC socket on exit but leaves the ttrpc one: remove both.
+      stopped ??= daemon.stop().then(async () => {
+        await Promise.all([rm(opts.socket, { force: true }), rm(`${opts.socket}.ttrpc`, { force: true })]);
+      });
+      return stopped;
+    },
+  };
+}
