@@ -35,3 +35,15 @@ export class LoadFailedError extends AirgapError {
     });
   }
 }
+
+/**
+ * Docker Engine, its socket or its answer failed (exit 6). Codes: ERR_DOCKER_NO_SOCKET,
+ * ERR_DOCKER_NOT_ANSWERING, ERR_DOCKER_PERMISSION, ERR_DOCKER_API (an unexpected answer),
+ * ERR_DOCKER_LOAD (POST /images/load refused the archive), ERR_DOCKER_LOAD_MISSING (after the load,
+ * the name does not name the bundle's image ID), ERR_DOCKER_NO_PLATFORM, ERR_DOCKER_FOREIGN_LAYER.
+ */
+export class DockerError extends AirgapError {
+  constructor(code: string, message: string, hint: string, details: Record<string, unknown> = {}, cause?: unknown) {
+    super(code, 'runtime', message, { hint, details, cause });
+  }
+}

@@ -49,6 +49,18 @@ export type LoadEvent =
     error?: string;
   }
   | { event: 'containerd-pin'; image: string; status: 'pinned' | 'already-pinned' | 'would-pin' }
+  /** the Docker Engine load talks to (--docker) */
+  | { event: 'docker-engine'; socket: string; version: string; apiVersion: string }
+  | {
+    event: 'docker-image';
+    image: string;
+    status: 'loaded' | 'present' | 'would-load' | 'failed';
+    /** Docker's image ID: the digest of the config of the platform loaded */
+    imageId?: string;
+    /** the platform loaded: "linux/amd64" */
+    platform?: string;
+    error?: string;
+  }
   | {
     event: 'config';
     path: string;
@@ -94,6 +106,15 @@ export interface LoadSummary {
     present: number;
     failed: number;
     pinned: string[];
+  };
+  docker?: {
+    socket: string;
+    /** Docker Engine's version */
+    version: string;
+    images: number;
+    loaded: number;
+    present: number;
+    failed: number;
   };
   /** the kind of node (when a node step ran) */
   distribution?: string;

@@ -10,3 +10,5 @@ export { hostPlatform, loadIntoContainerd, PINNED_LABEL, type ContainerdImageRes
 export { ociArchive, type ArchiveImage } from './oci-archive.js';
 export { configureNode, type ConfigPhaseResult, type ConfigureRequest } from './configure.js';
 export { placeInImagesDir, type AutoloadResult } from './autoload.js';
+export { DEFAULT_DOCKER_SOCKET, DockerEngine, loadIntoDocker, parseLoadAnswer, planDockerImage, type DockerImageResult, type DockerPhaseResult, type DockerPhaseOptions, type DockerPlan } from './to-docker.js';
+export { dockerArchive, dockerManifestJson, type DockerArchiveImage } from './docker-archive.js';

@@ -15,6 +15,7 @@ import type { LoadEvent, LoadSummary } from './events.js';
 import { bundleImages, sandboxImageOf, uniqueContent, type LoadImage } from '../bundle/images.js';
 import { mirrorSpecs, parseRegistryUrl } from './registry-url.js';
 import { loadIntoContainerd, type ContainerdPhaseResult } from './to-containerd.js';
+import { DEFAULT_DOCKER_SOCKET, loadIntoDocker, type DockerPhaseResult } from './to-docker.js';
 import { loadIntoRegistry, type RegistryPhaseResult } from './to-registry.js';
 
 /**
@@ -49,6 +50,13 @@ export interface LoadContainerdOptions {
   platform?: Platform;
 }
 
+export interface LoadDockerOptions {
+  /** Docker Engine's socket (default /var/run/docker.sock) */
+  socket?: string;
+  /** the platform to load (default this machine's) */
+  platform?: Platform;
+}
+
 export interface LoadConfigureOptions {
   configPath?: string;
   hostsDir?: string;
@@ -77,6 +85,10 @@ export interface LoadOptions {
   registry?: LoadRegistryOptions;
   containerd?: LoadContainerdOptions;
   configureContainerd?: LoadConfigureOptions;
+  /** every image into Docker Engine's image store (a node whose kubelet uses cri-dockerd) */
+  docker?: LoadDockerOptions;
+  /** kubelet's directory, to learn the runtime it uses (default /var/lib/kubelet) */
+  kubeletDir?: string;
   dryRun?: boolean;
   /** blobs in flight at once (default 4) */
   concurrency?: number;
@@ -92,6 +104,7 @@ export interface LoadResult {
   autoload?: AutoloadResult;
   registry?: RegistryPhaseResult;
   containerd?: ContainerdPhaseResult;
+  docker?: DockerPhaseResult;
   config?: ConfigPhaseResult;
   summary: LoadSummary;
 }
@@ -110,9 +123,9 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   const started = Date.now();
   const emit = safe(opts.onEvent);
   const dryRun = opts.dryRun ?? false;
-  if (!opts.registry && !opts.containerd && !opts.configureContainerd && !opts.autoload) {
+  if (!opts.registry && !opts.containerd && !opts.configureContainerd && !opts.autoload && !opts.docker) {
     throw new LoadUsageError('ERR_LOAD_NOTHING_TO_DO', 'nothing to load into: name a target',
-      'add --registry URL (the node registry), --containerd [SOCKET], --configure-containerd and/or --autoload');
+      'add --registry URL (the node registry), --containerd [SOCKET], --configure-containerd and/or --autoload; or --docker [SOCKET] on a node whose kubelet uses cri-dockerd');
   }
   const mirrorUrl = opts.configureContainerd?.mirror ?? opts.registry?.url;
   if (opts.configureContainerd && mirrorUrl === undefined) {
@@ -123,13 +136,13 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   const mirror = mirrorUrl !== undefined ? parseRegistryUrl(mirrorUrl) : undefined;
   const concurrency = opts.concurrency ?? DEFAULT_LOAD_CONCURRENCY;
 
-  // The node: which distribution, and whether its kubelet uses containerd at all (never run
-  // containerd steps on a cri-dockerd or CRI-O node).
+  // The node: which distribution, and which runtime its kubelet uses (never run containerd steps
+  // on a cri-dockerd or CRI-O node, nor Docker steps on a containerd or CRI-O node).
   const nodeSteps = Boolean(opts.containerd || opts.configureContainerd || opts.autoload);
+  if (nodeSteps || opts.docker) await refuseOtherRuntime(opts);
   let node: NodeKind | undefined;
   let detection: NodeDetection | undefined;
   if (nodeSteps) {
-    await refuseOtherRuntime(opts);
     ({ node, detection } = await resolveNode({
       ...(opts.distribution !== undefined ? { distribution: opts.distribution } : {}),
       ...(opts.root !== undefined ? { root: opts.root } : {}),
@@ -160,6 +173,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     const targets = [
       ...(nodeRegistry ? [`registry ${nodeRegistry.url}`] : []),
       ...(opts.containerd ? ['containerd'] : []),
+      ...(opts.docker ? [`docker ${opts.docker.socket ?? DEFAULT_DOCKER_SOCKET}`] : []),
       ...(opts.configureContainerd ? [`${node && node.distribution !== 'kubeadm' ? node.title : 'containerd'} configuration`] : []),
     ];
     emit({ event: 'start', bundle: opts.bundle, images: images.length, blobs: content.blobs, bytes: content.bytes, targets, dryRun });
@@ -220,6 +234,32 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     // A node whose registry did not get the images must not be pointed at it: stop here.
     if (failures.length && (opts.containerd || opts.configureContainerd)) {
       emit({ event: 'notice', message: 'containerd was left as it is because the registry did not get every image' });
+    }
+    if (failures.length && opts.docker) {
+      emit({ event: 'notice', message: 'Docker was left as it is because the registry did not get every image' });
+    }
+    if (!failures.length && opts.docker) {
+      const d = opts.docker;
+      const r = await loadIntoDocker({
+        bundle: reader,
+        images,
+        ...(d.socket ? { socket: d.socket } : {}),
+        ...(d.platform ? { platform: d.platform } : {}),
+        dryRun,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        emit,
+      });
+      trace('load: docker phase done');
+      result.docker = r;
+      for (const i of r.images) if (i.error) failures.push({ image: i.image, target: `docker ${r.socket}`, error: i.error });
+      result.summary.docker = {
+        socket: r.socket,
+        version: r.version,
+        images: r.images.length,
+        loaded: r.images.filter((i) => i.status === 'loaded' || i.status === 'would-load').length,
+        present: r.images.filter((i) => i.status === 'present').length,
+        failed: r.images.filter((i) => i.status === 'failed').length,
+      };
     }
     if (!failures.length && opts.containerd) {
       const c = opts.containerd;
@@ -299,6 +339,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     s.changed = Boolean(
       (s.registry && (s.registry.pushed > 0 || s.registry.blobs.pushed > 0 || s.registry.blobs.mounted > 0)) ||
       (s.containerd && (s.containerd.imported > 0 || s.containerd.pinned.length > 0)) ||
+      (s.docker && s.docker.loaded > 0) ||
       (s.config && s.config.changed.length > 0) ||
       (s.autoload && (s.autoload.status === 'placed' || s.autoload.status === 'replaced')),
     );
@@ -313,24 +354,50 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
 }
 
 /**
- * Never do containerd steps on a node whose kubelet uses another runtime (a KubeKey install once
- * ran cri-dockerd steps on a containerd node, and the reverse is as wrong): kubelet would not see
- * a single image.
+ * Never do containerd steps on a node whose kubelet uses another runtime, nor Docker steps on a
+ * node whose kubelet uses containerd (a KubeKey install once ran cri-dockerd steps on a containerd
+ * node, and the reverse is as wrong): kubelet would not see a single image.
  */
 async function refuseOtherRuntime(opts: LoadOptions): Promise<void> {
-  const runtime = await detectRuntime({ ...(opts.containerd?.socket ? { address: opts.containerd.socket } : {}) });
+  const containerdSteps = [
+    ...(opts.containerd ? ['--containerd'] : []),
+    ...(opts.configureContainerd ? ['--configure-containerd'] : []),
+    ...(opts.autoload ? ['--autoload'] : []),
+  ];
+  if (opts.docker && containerdSteps.length) {
+    throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH',
+      `--docker cannot go with ${containerdSteps.join(', ')}: kubelet uses one runtime, Docker Engine (through cri-dockerd) or containerd, and only its image store counts`,
+      'on a cri-dockerd node: airgap load BUNDLE --docker [SOCKET] (with --registry URL for the node registry); on a containerd node: airgap load BUNDLE --registry URL --containerd --configure-containerd, without --docker',
+      { flags: ['--docker', ...containerdSteps] });
+  }
+  const runtime = await detectRuntime({
+    ...(opts.kubeletDir !== undefined ? { kubeletDir: opts.kubeletDir } : {}),
+    ...(opts.containerd?.socket ? { address: opts.containerd.socket } : {}),
+  });
+  // Only when kubelet (or crictl) says so: a Docker node has containerd's socket too (dockerd's own).
+  const fromKubelet = runtime.source !== 'socket found';
+  const details = { runtime: runtime.kind, endpoint: runtime.endpoint, source: runtime.source, socket: runtime.endpoint ? socketPath(runtime.endpoint) : undefined };
+  if (opts.docker) {
+    if (!fromKubelet || (runtime.kind !== 'containerd' && runtime.kind !== 'cri-o')) return;
+    const name = runtime.kind === 'containerd' ? 'containerd' : 'CRI-O';
+    throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH',
+      `kubelet on this node uses ${name} (${runtime.endpoint ?? ''}, from ${runtime.source}): loading into Docker Engine (--docker) would change nothing kubelet sees`,
+      runtime.kind === 'containerd'
+        ? 'drop --docker and load into containerd: airgap load BUNDLE --registry URL --containerd --configure-containerd'
+        : 'drop --docker; load the images into the node registry (--registry URL) and configure CRI-O to pull through it (registries.conf.d mirror, pause_image in crio.conf.d)',
+      details);
+  }
   if (runtime.kind !== 'docker' && runtime.kind !== 'cri-o') return;
   // Only when kubelet says so, or when no containerd socket is here at all.
-  const fromKubelet = runtime.source !== 'socket found';
   const containerdHere = opts.containerd?.socket !== undefined
     ? await isSocket(opts.containerd.socket)
     : (await Promise.all(['/run/containerd/containerd.sock', '/run/k3s/containerd/containerd.sock', '/run/k0s/containerd.sock'].map((p) => isSocket(p)))).some(Boolean);
   if (!fromKubelet && containerdHere) return;
   const name = runtime.kind === 'docker' ? 'Docker Engine through cri-dockerd' : 'CRI-O';
   throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH',
-    `kubelet on this node uses ${name} (${runtime.endpoint ?? ''}, from ${runtime.source}): containerd steps (--containerd, --configure-containerd, --autoload) would change nothing kubelet sees`,
+    `kubelet on this node uses ${name} (${runtime.endpoint ?? ''}, from ${runtime.source}): containerd steps (${containerdSteps.join(', ')}) would change nothing kubelet sees`,
     runtime.kind === 'docker'
-      ? 'load the images into the node registry only (--registry URL) and into Docker (docker pull from it); set cri-dockerd\'s --pod-infra-container-image to the bundle\'s pause'
+      ? 'load into Docker Engine instead: airgap load BUNDLE --docker [SOCKET] (add --registry URL for the node registry); set cri-dockerd\'s --pod-infra-container-image to the bundle\'s pause'
       : 'load the images into the node registry (--registry URL) and configure CRI-O to pull through it (registries.conf.d mirror, pause_image in crio.conf.d)',
-    { runtime: runtime.kind, endpoint: runtime.endpoint, source: runtime.source, socket: runtime.endpoint ? socketPath(runtime.endpoint) : undefined });
+    details);
 }

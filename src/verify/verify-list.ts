@@ -12,7 +12,7 @@ import { findings, type CheckOutcome } from './check.js';
 import { kubernetesCoverage } from './check-coverage.js';
 import { fitVariants, pauseFirst, stripDigest, type HeldImage } from './coverage.js';
 import { listNames, plural } from './format.js';
-import type { NeededImage, VerifyReport } from './report.js';
+import type { CheckResult, NeededImage, VerifyReport } from './report.js';
 import { finishReport, kubernetesSection, readVerifyInputs, toCheckResult } from './verify-bundle.js';
 
 export interface VerifyListOptions {
@@ -43,14 +43,9 @@ export async function verifyList(opts: VerifyListOptions): Promise<VerifyReport>
   }, performance.now() - t0);
   const held: HeldImage[] = list.entries.map((e) => ({ ref: e.ref, name: e.ref, label: `${e.text} (${list.path}:${e.line})` }));
   const t1 = performance.now();
-  if (authoritativeList(inputs.kubernetes!.distribution)) {
-    // k3s-images.txt, rke2-images*.txt: the list is the release's set; its pause decides.
-    const { outcome, needed } = publishedListCoverage(list.path, list.entries, inputs.kubernetes!);
-    const kubeResult = toCheckResult('kubernetes', outcome, performance.now() - t1);
-    const checks = [listResult, kubeResult];
-    const neededRefs = new Set(needed.map((n) => n.ref));
-    const pauseFinding = kubeResult.findings.find((f) => f.severity === 'error');
-    return finishReport({
+  // Both ways end in the same report: no bundle, the list's entries each marked present, extra or mismatch.
+  const report = (checks: CheckResult[], status: (e: ListEntry) => 'present' | 'extra' | 'mismatch', kubernetes: VerifyReport['kubernetes']): VerifyReport =>
+    finishReport({
       bundle: null,
       options: { list: opts.list, kubernetes: opts.kubernetes },
       checks,
@@ -59,41 +54,30 @@ export async function verifyList(opts: VerifyListOptions): Promise<VerifyReport>
       blobs: 0,
       bytesHashed: 0,
       started,
-      list: {
-        path: list.path,
-        entries: list.entries.map((e) => ({
-          ref: e.ref,
-          line: e.line,
-          status: pauseFinding?.images?.includes(e.ref) ? 'mismatch' as const : neededRefs.has(stripDigest(e.ref)) ? 'present' as const : 'extra' as const,
-        })),
-      },
-      kubernetes: { ...kubernetesSection(inputs.kubernetes!, 'flag', checks, opts.kubernetes), needed },
+      list: { path: list.path, entries: list.entries.map((e) => ({ ref: e.ref, line: e.line, status: status(e) })) },
+      kubernetes,
     });
+  if (authoritativeList(inputs.kubernetes!.distribution)) {
+    // k3s-images.txt, rke2-images*.txt: the list is the release's set; its pause decides.
+    const { outcome, needed } = publishedListCoverage(list.path, list.entries, inputs.kubernetes!);
+    const kubeResult = toCheckResult('kubernetes', outcome, performance.now() - t1);
+    const checks = [listResult, kubeResult];
+    const neededRefs = new Set(needed.map((n) => n.ref));
+    const pauseFinding = kubeResult.findings.find((f) => f.severity === 'error');
+    return report(checks,
+      (e) => (pauseFinding?.images?.includes(e.ref) ? 'mismatch' : neededRefs.has(stripDigest(e.ref)) ? 'present' : 'extra'),
+      { ...kubernetesSection(inputs.kubernetes!, 'flag', checks, opts.kubernetes), needed });
   }
   const fit = fitVariants(inputs.kubernetes!, held);
   const set = fit.set;
   const { outcome } = kubernetesCoverage(held, set, 'the list', fit.variants);
   const kubeResult = toCheckResult('kubernetes', outcome, performance.now() - t1);
   const checks = [listResult, kubeResult];
-  return finishReport({
-    bundle: null,
-    options: { list: opts.list, kubernetes: opts.kubernetes },
-    checks,
-    images: [],
-    platformMatrix: { platforms: [], rows: [] },
-    blobs: 0,
-    bytesHashed: 0,
-    started,
-    list: {
-      path: list.path,
-      entries: list.entries.map((e) => {
-        const f = kubeResult.findings.find((x) => x.severity === 'error' && x.actual === e.ref);
-        const needed = set.images.some((i) => stripDigest(i.ref) === stripDigest(e.ref));
-        return { ref: e.ref, line: e.line, status: f ? 'mismatch' as const : needed ? 'present' as const : 'extra' as const };
-      }),
-    },
-    kubernetes: kubernetesSection(set, 'flag', checks, opts.kubernetes, fit.variants),
-  });
+  return report(checks, (e) => {
+    const f = kubeResult.findings.find((x) => x.severity === 'error' && x.actual === e.ref);
+    const needed = set.images.some((i) => stripDigest(i.ref) === stripDigest(e.ref));
+    return f ? 'mismatch' : needed ? 'present' : 'extra';
+  }, kubernetesSection(set, 'flag', checks, opts.kubernetes, fit.variants));
 }
 
 /**

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { acceptRefusal } from '../../src/serve/accept.js';
 import { normalizePrefix, parseListenAddress, urlHost } from '../../src/serve/address.js';
-import { hostsToml, upstreamServer } from '../../src/serve/hosts-toml.js';
+import { hostsToml } from '../../src/serve/hosts-toml.js';
+import { renderHostsToml, upstreamServer } from '../../src/node/containerd/hosts-toml.js';
 import { paginate, PageNumberError } from '../../src/serve/pagination.js';
 import { parseRange } from '../../src/serve/range.js';
 
@@ -111,7 +112,10 @@ describe('serve: pagination', () => {
 describe('serve: hosts.toml', () => {
   it('points containerd at the mirror with the load layout, Docker Hub at its API host', () => {
     assert.equal(upstreamServer('docker.io'), 'https://registry-1.docker.io');
-    assert.equal(hostsToml('registry.k8s.io', { mirror: 'http://127.0.0.1:5000/' }), [
+    // The same text load writes (one renderer in src/node), with serve's own comment line.
+    const text = hostsToml('registry.k8s.io', { mirror: 'http://127.0.0.1:5000/' });
+    assert.equal(text, renderHostsToml('registry.k8s.io', { url: 'http://127.0.0.1:5000' }).replace(/^(#.*\n)+/, '# Pulls of registry.k8s.io/… are served by airgap serve; the server below is only a fallback.\n'));
+    assert.equal(text.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n'), [
       'server = "https://registry.k8s.io"',
       '',
       '[host."http://127.0.0.1:5000/v2/registry.k8s.io"]',

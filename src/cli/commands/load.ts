@@ -20,6 +20,8 @@ interface LoadFlags {
   caFile?: string[];
   insecureRegistry?: string[];
   containerd?: string | boolean;
+  docker?: string | boolean;
+  kubeletDir?: string;
   ctr?: string;
   unpack?: boolean;
   configureContainerd?: boolean;
@@ -51,6 +53,9 @@ Examples:
   # containerd of k3s (found by its socket), no registry
   airgap load k8s.tar --containerd /run/k3s/containerd/containerd.sock
 
+  # a node whose kubelet uses Docker Engine through cri-dockerd: into Docker's image store
+  airgap load k8s.tar --docker
+
 Images land in the registry under their source names: registry.k8s.io/pause:3.9 becomes
 <registry>[/prefix]/registry.k8s.io/pause:3.9, the layout the hosts.toml files written by
 --configure-containerd point containerd at. Running load again changes nothing that is already
@@ -75,6 +80,10 @@ export function summaryLines(s: LoadSummary): string[] {
     lines.push(`containerd ${c.address}: ${plural(c.images, 'image')} (${c.imported} ${would}imported, ${c.present} already present${c.failed ? `, ${c.failed} failed` : ''})` +
       `${c.pinned.length ? `; ${would}pinned ${c.pinned.join(', ')}` : ''}`);
   }
+  if (s.docker) {
+    const d = s.docker;
+    lines.push(`docker ${d.socket}: ${plural(d.images, 'image')} (${d.loaded} ${would}loaded, ${d.present} already present${d.failed ? `, ${d.failed} failed` : ''})`);
+  }
   if (s.config) {
     const c = s.config;
     const what = s.distribution === undefined || s.distribution === 'kubeadm' ? 'containerd' : s.distribution;
@@ -82,7 +91,7 @@ export function summaryLines(s: LoadSummary): string[] {
       `${c.sandboxImage ? `; sandbox image ${c.sandboxImage}` : ''}`);
   }
   if (s.autoload) lines.push(`image archive for every start: ${s.autoload.path} (${s.autoload.status.replace('-', ' ')})`);
-  const failed = (s.registry?.failed ?? 0) + (s.containerd?.failed ?? 0);
+  const failed = (s.registry?.failed ?? 0) + (s.containerd?.failed ?? 0) + (s.docker?.failed ?? 0);
   if (failed) lines.push(`Failed: ${plural(failed, 'image')} could not be loaded (see above); images already loaded stay, and running load again continues.`);
   else if (!s.changed && !s.dryRun) lines.push(`Nothing changed: the node already has everything in the bundle (${formatDuration(s.seconds)}).`);
   else if (s.dryRun) lines.push(s.changed ? 'Dry run: nothing was changed.' : 'Dry run: nothing would change.');
@@ -161,6 +170,17 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
           print(`  containerd ${label} ${e.image}${e.status === 'failed' ? `: ${e.error}` : e.status === 'present' ? '' : ` (${e.platform})`}`);
           break;
         }
+        case 'docker-engine':
+          print(`  docker     Docker Engine ${e.version} (API ${e.apiVersion}) at ${e.socket}`);
+          break;
+        case 'docker-image': {
+          const label = e.status === 'present' ? 'present  ' : e.status === 'would-load' ? 'would load' : e.status === 'failed' ? 'FAILED   ' : 'loaded   ';
+          const detail = e.status === 'failed' ? `: ${e.error}`
+            : e.status === 'present' ? ''
+              : ` (${[e.platform, e.imageId ? `image ID ${shortDigest(e.imageId)}` : undefined].filter(Boolean).join(', ')})`;
+          print(`  docker     ${label} ${e.image}${detail}`);
+          break;
+        }
         case 'node':
           print(`  node       ${e.title} (${e.source === 'given' ? '--distribution' : e.source === 'default' ? 'assumed' : 'detected'}: ${e.evidence.filter((x) => !x.startsWith('--distribution')).slice(0, 3).join('; ') || 'as given'}); containerd at ${e.containerdSocket}`);
           break;
@@ -209,6 +229,7 @@ async function run(bundle: string, flags: LoadFlags): Promise<void> {
     });
   }
   const wantContainerd = flags.containerd !== undefined && flags.containerd !== false;
+  const wantDocker = flags.docker !== undefined && flags.docker !== false;
   const mirrorUrl = flags.mirror ?? flags.registry;
   const mirror = flags.configureContainerd && mirrorUrl !== undefined ? parseRegistryUrl(mirrorUrl) : undefined;
   const mirrorHost = mirror?.origin.startsWith('https:') ? mirror.host : undefined;
@@ -235,6 +256,8 @@ async function run(bundle: string, flags: LoadFlags): Promise<void> {
         unpack: flags.unpack ?? true,
       },
     } : {}),
+    ...(wantDocker ? { docker: typeof flags.docker === 'string' ? { socket: flags.docker } : {} } : {}),
+    ...(flags.kubeletDir !== undefined ? { kubeletDir: flags.kubeletDir } : {}),
     ...(flags.configureContainerd ? {
       configureContainerd: {
         ...(flags.containerdConfig ? { configPath: flags.containerdConfig } : {}),
@@ -290,6 +313,8 @@ export function register(program: Command): void {
     .option('--configure-containerd', 'make kubelet\'s pulls go to the registry, the node\'s way: hosts.toml + sandbox image (kubeadm), registries.yaml (k3s/RKE2), a containerd.d drop-in (k0s)')
     .option('--containerd-config <path>', 'kubeadm nodes: containerd\'s config file (default /etc/containerd/config.toml)')
     .option('--hosts-dir <dir>', 'kubeadm nodes: where hosts.toml files go (default: config_path if set, else /etc/containerd/certs.d)')
+    .option('--docker [socket]', 'a node whose kubelet uses cri-dockerd: load into Docker Engine\'s image store (default socket /var/run/docker.sock)')
+    .option('--kubelet-dir <dir>', 'kubelet\'s directory, for the runtime it uses (default /var/lib/kubelet)')
     .option('--autoload', 'k3s/RKE2/k0s: also place the bundle in the directory the distribution imports at every start (hard link when possible)')
     .option('--kubernetes <release>', 'the release the node runs, e.g. v1.30.14+k3s1: to judge its default pause image')
     .option('--mirror <url>', 'configure containerd to pull through this URL instead of --registry (e.g. an airgap serve address)')

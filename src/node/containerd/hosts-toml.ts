@@ -88,13 +88,18 @@ export function mirrorHostUrl(mirror: MirrorSpec, registry: string): string {
   return `${normalizeMirrorUrl(mirror.url)}/v2/${prefix === '' ? '' : prefix + '/'}${registryNamespace(registry)}`;
 }
 
-/** The hosts.toml text for one source registry. */
-export function renderHostsToml(registry: string, mirror: MirrorSpec): string {
+/**
+ * The hosts.toml text for one source registry. `header` replaces the comment lines load writes
+ * (which re-runs recognise by HOSTS_MARKER), e.g. for the text `airgap serve` prints.
+ */
+export function renderHostsToml(registry: string, mirror: MirrorSpec, header?: string[]): string {
   const host = mirrorHostUrl(mirror, registry);
   const lines = [
-    HOSTS_MARKER,
-    `# Pulls of ${registry}/… are served by the node registry; the server below is only a fallback.`,
-    '# Re-running airgap load rewrites this file and keeps a backup of what it replaced.',
+    ...(header ?? [
+      HOSTS_MARKER,
+      `# Pulls of ${registry}/… are served by the node registry; the server below is only a fallback.`,
+      '# Re-running airgap load rewrites this file and keeps a backup of what it replaced.',
+    ]),
     `server = ${tomlString(upstreamServer(registry))}`,
     '',
     `[host.${tomlString(host)}]`,
