@@ -79,6 +79,42 @@ const K3S_V1_34_1_K3S1 = [
   'docker.io/rancher/mirrored-pause:3.6',
 ];
 
+/** v1.31.0+k3s1: release-1.31 from "Update kubernetes to v1.31.0-k3s3" to the next change of the file (after the release). */
+const K3S_V1_31_0_K3S1 = [
+  'docker.io/rancher/klipper-helm:v0.9.1-build20240731',
+  'docker.io/rancher/klipper-lb:v0.4.9',
+  'docker.io/rancher/local-path-provisioner:v0.0.28',
+  'docker.io/rancher/mirrored-coredns-coredns:1.10.1',
+  'docker.io/rancher/mirrored-library-busybox:1.36.1',
+  'docker.io/rancher/mirrored-library-traefik:2.10.7',
+  'docker.io/rancher/mirrored-metrics-server:v0.7.0',
+  'docker.io/rancher/mirrored-pause:3.6',
+];
+
+/** v1.35.0+k3s3: the January 2026 rebuild (Traefik 3.6.7, CoreDNS 1.14.0, Local Path Provisioner v0.0.34). */
+const K3S_V1_35_0_K3S3 = [
+  'docker.io/rancher/klipper-helm:v0.9.12-build20251215',
+  'docker.io/rancher/klipper-lb:v0.4.13',
+  'docker.io/rancher/local-path-provisioner:v0.0.34',
+  'docker.io/rancher/mirrored-coredns-coredns:1.14.0',
+  'docker.io/rancher/mirrored-library-busybox:1.37.0',
+  'docker.io/rancher/mirrored-library-traefik:3.6.7',
+  'docker.io/rancher/mirrored-metrics-server:v0.8.0',
+  'docker.io/rancher/mirrored-pause:3.6',
+];
+
+/** v1.36.1+k3s1: includes "Bump klipper-helm image tag", which landed after its Kubernetes update and which its release notes list. */
+const K3S_V1_36_1_K3S1 = [
+  'docker.io/rancher/klipper-helm:v0.10.0-build20260513',
+  'docker.io/rancher/klipper-lb:v0.4.17',
+  'docker.io/rancher/local-path-provisioner:v0.0.36',
+  'docker.io/rancher/mirrored-coredns-coredns:1.14.3',
+  'docker.io/rancher/mirrored-library-busybox:1.37.0',
+  'docker.io/rancher/mirrored-library-traefik:3.6.13',
+  'docker.io/rancher/mirrored-metrics-server:v0.8.1',
+  'docker.io/rancher/mirrored-pause:3.6',
+];
+
 const refs = (v: string): string[] => kubernetesImages(v, { distribution: 'k3s' }).images.map((i) => i.ref);
 const pauseOf = (v: string): string | undefined => kubernetesImages(v, { distribution: 'k3s' }).images.find((i) => i.role === 'pause')?.ref;
 
@@ -88,6 +124,9 @@ describe('k3s image data (k3s-images.txt per release)', () => {
     assert.deepEqual(refs('v1.29.1+k3s2'), K3S_V1_29_1_K3S2);
     assert.deepEqual(refs('v1.30.1+k3s1'), K3S_V1_30_1_K3S1);
     assert.deepEqual(refs('v1.34.1+k3s1'), K3S_V1_34_1_K3S1);
+    assert.deepEqual(refs('v1.31.0+k3s1'), K3S_V1_31_0_K3S1);
+    assert.deepEqual(refs('v1.35.0+k3s3'), K3S_V1_35_0_K3S3);
+    assert.deepEqual(refs('v1.36.1+k3s1'), K3S_V1_36_1_K3S1);
   });
 
   test('v1.32.11+k3s1 and +k3s3 are two releases of one patch; v1.32.11 alone is the newest, k3s3', () => {
@@ -100,7 +139,7 @@ describe('k3s image data (k3s-images.txt per release)', () => {
   });
 
   test('the pause of each release has the role pause: K3s\'s default --pause-image', () => {
-    for (const v of ['v1.28.1+k3s1', 'v1.29.1+k3s2', 'v1.30.1+k3s1', 'v1.32.11+k3s3', 'v1.34.2+k3s1']) {
+    for (const v of ['v1.28.1+k3s1', 'v1.29.1+k3s2', 'v1.30.1+k3s1', 'v1.31.10+k3s1', 'v1.32.11+k3s3', 'v1.34.8+k3s1', 'v1.36.1+k3s1']) {
       assert.equal(pauseOf(v), 'docker.io/rancher/mirrored-pause:3.6', v);
     }
   });
