@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real components the tests run: the distribution registry,
-# containerd + ctr, Docker Engine (docker.io), skopeo (the interop oracle), htpasswd, openssl, ip and unshare, and curl and GNU
-# time for the benchmarks (npm run bench). Idempotent: does nothing when everything is already
+# containerd + ctr, Docker Engine (docker.io 20.10), skopeo (the interop oracle), htpasswd, openssl,
+# ip and unshare, and curl and GNU time for the benchmarks (npm run bench). Idempotent: does nothing when everything is already
 # there. Nothing is started or enabled; tests start what they need as plain processes.
 set -euo pipefail
 
@@ -27,7 +27,7 @@ echo "lab-install: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # Debian starts a packaged daemon's service on install where an init system runs; the lab never
-# wants the system containerd or registry running, so keep services from starting (policy-rc.d).
+# wants the system containerd, Docker or registry running, so keep services from starting (policy-rc.d).
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then

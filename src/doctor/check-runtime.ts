@@ -15,7 +15,7 @@ export function checkRuntime(ctx: DoctorContext): CheckResult[] {
     case 'docker':
       out.push(check('runtime', 'runtime.kind', 'warn',
         `kubelet uses Docker Engine through cri-dockerd (${r.endpoint}, from ${r.source}): images come from Docker's image store, not containerd's k8s.io namespace, and containerd's hosts.toml files are not read`,
-        `put every bundle image into Docker: \`skopeo copy oci-archive:${bundle}:<image> docker-daemon:<image>\` for each image (or \`docker pull\` them from the node registry), and start cri-dockerd with --pod-infra-container-image=${pause}`,
+        `put every bundle image into Docker's image store: \`airgap load ${bundle} --docker\`, and start cri-dockerd with --pod-infra-container-image=${pause}`,
         details));
       break;
     case 'cri-o':

@@ -250,6 +250,10 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
         emit,
       });
       trace('load: docker phase done');
+      const pause = sandboxImageOf(images);
+      if (pause) {
+        emit({ event: 'notice', message: `cri-dockerd starts pods with the image its --pod-infra-container-image names; airgap does not set it (yet): make it ${pause.name}` });
+      }
       result.docker = r;
       for (const i of r.images) if (i.error) failures.push({ image: i.image, target: `docker ${r.socket}`, error: i.error });
       result.summary.docker = {

@@ -301,7 +301,8 @@ export function register(program: Command): void {
       'Push every image of the bundle into the node registry under its source name, import it into containerd ' +
         '(namespace k8s.io, the pause image pinned), and configure containerd to pull through the node registry with ' +
         'the bundle\'s pause as sandbox image. Every blob is checked against its digest as it streams; an image becomes ' +
-        'visible only once all its content landed.',
+        'visible only once all its content landed. On a node whose kubelet uses Docker Engine through cri-dockerd, ' +
+        '--docker loads every image into Docker\'s image store instead.',
     )
     .option('--registry <url>', 'the node registry, e.g. http://127.0.0.1:5000 (a path is a repository prefix)')
     .option('--distribution <name>', 'the kind of node: auto (detect from its files, sockets and binaries), kubeadm, k3s, rke2 or k0s', 'auto');

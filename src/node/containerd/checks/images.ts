@@ -26,7 +26,7 @@ async function dockerImages(ctx: DoctorContext): Promise<CheckResult[]> {
   }
   if (missing.length > 0) {
     return [check('images', 'images.docker', 'fail', `${missing.length} of ${b.images.length} bundle image(s) are not in Docker's image store: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}; kubelet (through cri-dockerd) pulls them from the internet`,
-      `skopeo copy oci-archive:${b.path}:<image> docker-daemon:<image> for each, or docker pull them from the node registry`, { missing })];
+      `airgap load ${b.path} --docker (Docker Engine's socket: --docker SOCKET)`, { missing })];
   }
   return [check('images', 'images.docker', 'ok', `all ${b.images.length} bundle images are in Docker's image store`)];
 }
