@@ -16,6 +16,8 @@ import { DEFAULT_HOSTS_DIR } from '../node/containerd/plan.js';
 import type { NodeDetection } from '../node/node.js';
 import { resolveNode } from '../node/resolve.js';
 import { detectRuntime, socketPath, type RuntimeFacts } from '../node/runtime.js';
+import { sealosChecks } from '../node/sealos/checks.js';
+import { readShimConfig } from '../node/sealos/shim.js';
 import { checkKubeadm, readKubeadmConfig, type KubeadmFacts } from './check-kubeadm.js';
 import { checkRuntime } from './check-runtime.js';
 
@@ -42,6 +44,8 @@ export interface DoctorOptions {
   kubeletDir?: string;
   /** crictl's config (default /etc/crictl.yaml). */
   crictlConfig?: string;
+  /** Sealos: image-cri-shim's configuration (default /etc/image-cri-shim.yaml). */
+  shimConfig?: string;
   /** The ctr to run, e.g. ["k3s", "ctr"]. */
   ctr?: string[];
   namespace?: string;
@@ -145,7 +149,10 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   } else {
     checks.push(...(await checkImages(ctx)));
   }
-  if (ctx.kubeadm) checks.push(...checkKubeadm(ctx));
+  // Sealos: kubelet pulls through image-cri-shim; its checks judge kubeadm's imageRepository too.
+  const sealos = await sealosChecks(ctx, await readShimConfig(opts.shimConfig), ctx.kubeadm);
+  if (sealos) checks.push(...sealos);
+  if (ctx.kubeadm && !sealos) checks.push(...checkKubeadm(ctx));
 
   const summary = summarize(checks);
   return {

@@ -12,3 +12,4 @@ export { K3sNode, WILDCARD_BROKEN, type K3sFlavour, type K3sNodeOptions } from '
 export { mergeRegistries, readRegistries, type MirrorEntry, type RegistriesFacts } from './k3s/registries-yaml.js';
 export { K0sNode, isK0sManaged, K0S_MANAGED_MARKER, type K0sNodeOptions } from './k0s/node.js';
 export { gatherContainerdFacts } from './containerd/facts.js';
+export * from './sealos/index.js';

@@ -5,7 +5,7 @@ import { ExitCode } from '../exit-codes.js';
 import { parseDistributionFlag } from '../../node/detect.js';
 
 /** What commander hands over: DoctorOptions' fields, except --ctr arrives as one string. */
-type DoctorFlags = Pick<DoctorOptions, 'bundle' | 'distribution' | 'containerdConfig' | 'hostsDir' | 'address' | 'kubeadmConfig' | 'kubernetes' | 'kubeletDir'> & {
+type DoctorFlags = Pick<DoctorOptions, 'bundle' | 'distribution' | 'containerdConfig' | 'hostsDir' | 'address' | 'kubeadmConfig' | 'kubernetes' | 'kubeletDir' | 'shimConfig'> & {
   ctr?: string;
   json?: boolean;
 };
@@ -18,6 +18,9 @@ Examples:
   # a k3s, RKE2 or k0s node is detected (or say --distribution k3s): its registries.yaml, the "*"
   # mirror trap, pause-image, a replaced k0s containerd.toml are checked the distribution's way
   airgap doctor --bundle k8s.tar --distribution k3s --kubernetes v1.32.2+k3s1
+
+  # a Sealos node: kubelet pulls through image-cri-shim; its socket, its registry, imageRepository
+  airgap doctor --bundle k8s.tar --kubeadm-config /etc/kubernetes/kubeadm-init.yaml
 
   # the kubeadm configuration too, for automation
   airgap doctor --bundle k8s.tar --kubeadm-config /etc/kubernetes/kubeadm.yaml --json
@@ -37,6 +40,7 @@ export function register(program: Command): void {
     .option('--kubeadm-config <file>', 'a kubeadm configuration file (ClusterConfiguration)')
     .option('--kubernetes <version>', 'the version the node runs: v1.30.14, or the distribution\'s release (v1.30.14+k3s1) (default: the kubeadm config\'s, else the bundle\'s)')
     .option('--kubelet-dir <dir>', "kubelet's directory, for the runtime it uses", '/var/lib/kubelet')
+    .option('--shim-config <file>', "Sealos: image-cri-shim's configuration (its registry and credentials)", '/etc/image-cri-shim.yaml')
     .option('--ctr <command>', 'the ctr to run, e.g. "k3s ctr"')
     .option('--json', 'one JSON report on stdout')
     .addHelpText('after', EXAMPLES)
@@ -50,6 +54,7 @@ export function register(program: Command): void {
         ...(flags.kubeadmConfig !== undefined ? { kubeadmConfig: flags.kubeadmConfig } : {}),
         ...(flags.kubernetes !== undefined ? { kubernetes: flags.kubernetes } : {}),
         ...(flags.kubeletDir !== undefined ? { kubeletDir: flags.kubeletDir } : {}),
+        ...(flags.shimConfig !== undefined ? { shimConfig: flags.shimConfig } : {}),
         ...(flags.ctr !== undefined ? { ctr: flags.ctr.split(/\s+/).filter(Boolean) } : {}),
       };
       const report = await runDoctor(opts);

@@ -50,9 +50,10 @@ function reason(e: unknown): string {
   return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
 }
 
-export async function probeManifest(dispatcher: Agent, url: string): Promise<ProbeResult> {
+/** `headers`: e.g. a registry's basic Authorization (never part of the result). */
+export async function probeManifest(dispatcher: Agent, url: string, headers: Record<string, string> = {}): Promise<ProbeResult> {
   try {
-    const r = await request(url, { method: 'HEAD', dispatcher, headers: { accept: MANIFEST_ACCEPT, 'user-agent': 'airgap-doctor' } });
+    const r = await request(url, { method: 'HEAD', dispatcher, headers: { accept: MANIFEST_ACCEPT, 'user-agent': 'airgap-doctor', ...headers } });
     await r.body.dump();
     const digest = r.headers['docker-content-digest'];
     return { url, status: r.statusCode, ...(typeof digest === 'string' ? { digest } : {}) };
