@@ -1,4 +1,5 @@
 import { AirgapError, type AirgapErrorOptions, type ErrorKind } from '../errors.js';
+import type { MirrorSpec } from './containerd/hosts-toml.js';
 
 /**
  * The node's own configuration cannot be written as asked. Codes:
@@ -13,4 +14,12 @@ export class NodeConfigError extends AirgapError {
   constructor(code: string, message: string, opts?: AirgapErrorOptions & { kind?: ErrorKind }) {
     super(code, opts?.kind ?? 'usage', message, opts);
   }
+}
+
+/** The mirror a node's pulls should go to; every runtime but Docker's needs one to configure. */
+export function needMirror(req: { mirror?: MirrorSpec }, title: string): MirrorSpec {
+  if (req.mirror) return req.mirror;
+  throw new NodeConfigError('ERR_LOAD_NO_MIRROR', `configuring ${title} needs the registry its pulls should go to`, {
+    hint: 'add --registry URL (pushes there and configures it), or --mirror URL (e.g. an airgap serve address)',
+  });
 }

@@ -13,6 +13,10 @@ import type { FileChange } from './file-change.js';
 export const DISTRIBUTIONS = ['kubeadm', 'k3s', 'rke2', 'k0s'] as const;
 export type Distribution = (typeof DISTRIBUTIONS)[number];
 
+/** The container runtime kubelet talks to: decides where images go and which files configure pulls. */
+export const RUNTIMES = ['containerd', 'cri-o', 'docker'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
 /** What told us which node this is; printed at the start of load and doctor, and in --json. */
 export interface NodeDetection {
   distribution: Distribution;
@@ -26,8 +30,8 @@ export interface NodeDetection {
 export interface NodeConfigRequest {
   /** The bundle's source registries (registry.k8s.io, docker.io, …). */
   registries: string[];
-  /** The node registry (or airgap serve) and the path layout load pushed with. */
-  mirror: MirrorSpec;
+  /** The node registry (or airgap serve) and the path layout load pushed with (a Docker node needs none). */
+  mirror?: MirrorSpec;
   /** The bundle's pause image. */
   sandboxImage?: string;
   /** containerd's version when known (detected from the socket otherwise). */
@@ -72,13 +76,15 @@ export interface ImagesDir {
 
 export interface NodeKind {
   readonly distribution: Distribution;
-  /** For people: "k3s", "RKE2", "k0s", "kubeadm (containerd)". */
+  /** The runtime kubelet uses on this kind of node. */
+  readonly runtime: Runtime;
+  /** For people: "k3s", "RKE2", "k0s", "kubeadm (containerd)", "CRI-O", "Docker Engine (cri-dockerd)". */
   readonly title: string;
-  /** Where the node's containerd listens. */
+  /** Where the node's containerd listens (containerd nodes; '' elsewhere). */
   readonly containerdSocket: string;
   /** The ctr that matches the node's containerd when the plain one is not on PATH ("k3s ctr"). */
   readonly ctrFallback?: string[];
-  /** The containerd configuration file the running containerd reads (generated or the user's). */
+  /** The containerd configuration file the running containerd reads (generated or the user's; '' on other runtimes). */
   readonly containerdConfig: string;
   readonly imagesDir?: ImagesDir;
   /** The files to write so every pull of a bundle registry goes to the mirror. Reads; never writes. */

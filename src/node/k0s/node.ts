@@ -16,7 +16,7 @@ import { HOSTS_MARKER, normalizeRegistry, renderHostsToml, mirrorHostUrl, normal
 import { keysForVersion } from '../containerd/keys.js';
 import { parseToml, tomlKeyPath, tomlString } from '../containerd/toml.js';
 import { configVersionFor, detectContainerdVersion, parseVersionString, type ContainerdVersion } from '../containerd/version.js';
-import { NodeConfigError } from '../errors.js';
+import { NodeConfigError, needMirror } from '../errors.js';
 import { proposeChange, readOptional, type FileChange } from '../file-change.js';
 import type { ImagesDir, NodeConfigPlan, NodeConfigRequest, NodeKind } from '../node.js';
 import { k0sChecks } from './checks.js';
@@ -37,6 +37,7 @@ export function isK0sManaged(text: string | null): boolean {
 
 export class K0sNode implements NodeKind {
   readonly distribution = 'k0s' as const;
+  readonly runtime = 'containerd' as const;
   readonly title = 'k0s';
   readonly containerdSocket: string;
   readonly containerdConfig: string;
@@ -112,6 +113,7 @@ export class K0sNode implements NodeKind {
   }
 
   async planConfig(req: NodeConfigRequest): Promise<NodeConfigPlan> {
+    const mirror = needMirror(req, this.title);
     const restart = await this.restartCommand();
     const current = await readOptional(this.containerdConfig);
     const errors: NodeConfigError[] = [];
@@ -137,7 +139,7 @@ export class K0sNode implements NodeKind {
       const path = join(this.certsDir, registry, 'hosts.toml');
       const before = await readOptional(path);
       if (before !== null && !before.startsWith(HOSTS_MARKER)) warnings.push(`${path} exists and was not written by airgap; it will be replaced (a backup is kept next to it)`);
-      const c = await proposeChange(path, renderHostsToml(registry, req.mirror), `pulls of ${registry} → ${mirrorHostUrl(req.mirror, registry)}`, 'hosts');
+      const c = await proposeChange(path, renderHostsToml(registry, mirror), `pulls of ${registry} → ${mirrorHostUrl(mirror, registry)}`, 'hosts');
       if (c) changes.push(c);
       else unchanged.push(path);
     }

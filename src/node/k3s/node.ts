@@ -12,6 +12,7 @@ import type { CheckResult } from '../check.js';
 import type { NodeCheckContext } from '../check-context.js';
 import { mirrorHostUrl, normalizeMirrorUrl, normalizeRegistry } from '../containerd/hosts-toml.js';
 import { proposeChange, readOptional } from '../file-change.js';
+import { needMirror } from '../errors.js';
 import type { ImagesDir, NodeConfigPlan, NodeConfigRequest, NodeKind } from '../node.js';
 import { distributionPause, releaseOfBinary, type NodeRelease } from '../release.js';
 import { k3sChecks } from './checks.js';
@@ -33,6 +34,7 @@ export const WILDCARD_BROKEN = ['v1.31.6', 'v1.32.2'] as const;
 
 export class K3sNode implements NodeKind {
   readonly distribution: K3sFlavour;
+  readonly runtime = 'containerd' as const;
   readonly title: string;
   readonly containerdSocket: string;
   readonly containerdConfig: string;
@@ -112,18 +114,19 @@ export class K3sNode implements NodeKind {
   }
 
   async planConfig(req: NodeConfigRequest): Promise<NodeConfigPlan> {
+    const mirror = needMirror(req, this.title);
     const registries = [...new Set(req.registries.map(normalizeRegistry))].sort();
-    const mirrorUrl = new URL(normalizeMirrorUrl(req.mirror.url));
+    const mirrorUrl = new URL(normalizeMirrorUrl(mirror.url));
     const before = await readOptional(this.registriesFile);
     const merged = mergeRegistries(
       before,
       this.registriesFile,
-      registries.map((registry) => ({ registry, endpoint: mirrorHostUrl(req.mirror, registry) })),
+      registries.map((registry) => ({ registry, endpoint: mirrorHostUrl(mirror, registry) })),
       mirrorUrl.protocol === 'https:'
-        ? { host: mirrorUrl.host, ...(req.mirror.caFile !== undefined ? { caFile: req.mirror.caFile } : {}), ...(req.mirror.skipVerify ? { skipVerify: true } : {}) }
+        ? { host: mirrorUrl.host, ...(mirror.caFile !== undefined ? { caFile: mirror.caFile } : {}), ...(mirror.skipVerify ? { skipVerify: true } : {}) }
         : undefined,
     );
-    const change = await proposeChange(this.registriesFile, merged.text, merged.changed.length ? `mirrors for ${merged.changed.join(', ')} → ${normalizeMirrorUrl(req.mirror.url)}` : 'formatting', 'registries');
+    const change = await proposeChange(this.registriesFile, merged.text, merged.changed.length ? `mirrors for ${merged.changed.join(', ')} → ${normalizeMirrorUrl(mirror.url)}` : 'formatting', 'registries');
     const warnings = [...merged.warnings];
     const notes = [
       `${this.title} writes ${this.containerdConfig} and the hosts.toml files in ${this.certsDir} from ${this.registriesFile} at every start: airgap writes neither`,

@@ -8,6 +8,7 @@ import type { CheckResult } from '../check.js';
 import type { NodeCheckContext } from '../check-context.js';
 import { readConfigFacts } from '../containerd/config-facts.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_HOSTS_DIR, RESTART_COMMAND, planContainerdConfig, builtInConfigPath } from '../containerd/plan.js';
+import { needMirror } from '../errors.js';
 import type { NodeConfigPlan, NodeConfigRequest, NodeKind } from '../node.js';
 
 export interface KubeadmNodeOptions {
@@ -22,6 +23,7 @@ export interface KubeadmNodeOptions {
 
 export class KubeadmNode implements NodeKind {
   readonly distribution = 'kubeadm' as const;
+  readonly runtime = 'containerd' as const;
   readonly title = 'kubeadm (containerd)';
   readonly containerdSocket: string;
   readonly containerdConfig: string;
@@ -32,9 +34,10 @@ export class KubeadmNode implements NodeKind {
   }
 
   async planConfig(req: NodeConfigRequest): Promise<NodeConfigPlan> {
+    const mirror = needMirror(req, this.title);
     const plan = await planContainerdConfig({
       registries: req.registries,
-      mirror: req.mirror,
+      mirror: mirror,
       ...(req.sandboxImage !== undefined ? { sandboxImage: req.sandboxImage } : {}),
       configPath: this.containerdConfig,
       ...(this.opts.hostsDir !== undefined ? { hostsDir: this.opts.hostsDir } : {}),
