@@ -36,6 +36,11 @@ export interface LoadRegistryOptions {
   caFiles?: string[];
   /** hosts allowed over http or without TLS verification */
   insecure?: string[];
+  /**
+   * registry (default): <registry>/<source registry>/<repository>, the layout hosts.toml mirrors and
+   * airgap serve use; flat: <registry>/<repository>, what Sealos's image-cri-shim asks for.
+   */
+  layout?: 'registry' | 'flat';
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 }
 
@@ -132,7 +137,11 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     throw new LoadUsageError('ERR_LOAD_NO_MIRROR', '--configure-containerd needs the registry containerd should pull through',
       'add --registry URL (pushes there and configures it), or --mirror URL (e.g. an airgap serve address)');
   }
-  const nodeRegistry = opts.registry ? parseRegistryUrl(opts.registry.url) : undefined;
+  const nodeRegistry = opts.registry ? { ...parseRegistryUrl(opts.registry.url), ...(opts.registry.layout === 'flat' ? { flat: true } : {}) } : undefined;
+  if (opts.registry?.layout === 'flat' && opts.configureContainerd) {
+    throw new LoadUsageError('ERR_LOAD_FLAT_LAYOUT', '--layout flat cannot go with --configure-containerd: a mirror configured per source registry needs the registry layout',
+      'on a Sealos node image-cri-shim does the rewriting: airgap load BUNDLE --registry http://sealos.hub:5000 --layout flat --creds …; elsewhere drop --layout flat');
+  }
   const mirror = mirrorUrl !== undefined ? parseRegistryUrl(mirrorUrl) : undefined;
   const concurrency = opts.concurrency ?? DEFAULT_LOAD_CONCURRENCY;
 
@@ -170,6 +179,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     const images: LoadImage[] = await bundleImages(reader, opts.baseName !== undefined ? { baseName: opts.baseName } : {});
     trace('load: images read (manifests parsed)');
     const content = uniqueContent(images);
+    if (nodeRegistry?.flat) refuseFlatCollisions(images);
     const targets = [
       ...(nodeRegistry ? [`registry ${nodeRegistry.url}`] : []),
       ...(opts.containerd ? ['containerd'] : []),
@@ -404,4 +414,18 @@ async function refuseOtherRuntime(opts: LoadOptions): Promise<void> {
       ? 'load into Docker Engine instead: airgap load BUNDLE --docker [SOCKET] (add --registry URL for the node registry); set cri-dockerd\'s --pod-infra-container-image to the bundle\'s pause'
       : 'load the images into the node registry (--registry URL) and configure CRI-O to pull through it (registries.conf.d mirror, pause_image in crio.conf.d)',
     details);
+}
+
+/** In the flat layout two source registries can claim one name (quay.io/x/app:1, docker.io/x/app:1): refuse before pushing. */
+function refuseFlatCollisions(images: readonly LoadImage[]): void {
+  const seen = new Map<string, LoadImage>();
+  for (const img of images) {
+    const key = `${img.ref.repository}:${img.ref.tag ?? img.descriptor.digest}`;
+    const other = seen.get(key);
+    if (other && other.ref.registry !== img.ref.registry && other.descriptor.digest !== img.descriptor.digest) {
+      throw new LoadUsageError('ERR_LOAD_FLAT_COLLISION', `--layout flat puts ${other.name} and ${img.name} under the same name ${key}, and they differ`,
+        'load them into separate registries (or prefixes: --registry URL/PREFIX), or use the default layout', { images: [other.name, img.name] });
+    }
+    seen.set(key, img);
+  }
 }

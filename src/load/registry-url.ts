@@ -21,6 +21,11 @@ export interface NodeRegistry {
   url: string;
   /** the scheme was given (else chosen: http for loopback, https otherwise) */
   explicitScheme: boolean;
+  /**
+   * Images under their repository alone, without the source registry (pause:3.9, not
+   * registry.k8s.io/pause:3.9): the names Sealos's image-cri-shim asks its registry for.
+   */
+  flat?: boolean;
 }
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -65,19 +70,20 @@ export function parseRegistryUrl(input: string): NodeRegistry {
 
 /** The repository prefix for one source registry: "[prefix/]registry.k8s.io". */
 export function mirrorPath(reg: NodeRegistry, sourceRegistry: string): string {
+  if (reg.flat) return reg.prefix;
   const ns = registryNamespace(sourceRegistry);
   return reg.prefix ? `${reg.prefix}/${ns}` : ns;
 }
 
 /** `--registry-mirror`-style specs sending every source registry to its place in the node registry. */
 export function mirrorSpecs(reg: NodeRegistry, sourceRegistries: Iterable<string>): string[] {
-  return [...new Set(sourceRegistries)].map((src) => `${src}=${reg.origin}/${mirrorPath(reg, src)}`);
+  return [...new Set(sourceRegistries)].map((src) => `${src}=${[reg.origin, mirrorPath(reg, src)].filter(Boolean).join('/')}`);
 }
 
 /** Where an image is served: 127.0.0.1:5000/registry.k8s.io/pause:3.9. */
 export function destinationName(reg: NodeRegistry, registry: string, repository: string, identifier: string): string {
   const sep = identifier.includes(':') ? '@' : ':';
-  return `${reg.host}/${mirrorPath(reg, registry)}/${repository}${sep}${identifier}`;
+  return `${[reg.host, mirrorPath(reg, registry), repository].filter(Boolean).join('/')}${sep}${identifier}`;
 }
 
 export { registryNamespace };

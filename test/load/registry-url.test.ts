@@ -49,3 +49,14 @@ test('each source registry maps to its place in the node registry, as a mirror t
   assert.equal(destinationName(parseRegistryUrl('http://127.0.0.1:5000'), 'docker.io', 'library/nginx', 'sha256:' + 'a'.repeat(64)),
     `127.0.0.1:5000/docker.io/library/nginx@sha256:${'a'.repeat(64)}`);
 });
+
+test('the flat layout (Sealos image-cri-shim): images under their repository alone, a prefix kept', () => {
+  const flat = { ...parseRegistryUrl('http://sealos.hub:5000'), flat: true };
+  assert.equal(destinationName(flat, 'registry.k8s.io', 'pause', '3.9'), 'sealos.hub:5000/pause:3.9');
+  assert.equal(destinationName(flat, 'docker.io', 'library/nginx', '1.27'), 'sealos.hub:5000/library/nginx:1.27');
+  assert.deepEqual(mirrorSpecs(flat, ['registry.k8s.io', 'docker.io']), ['registry.k8s.io=http://sealos.hub:5000', 'docker.io=http://sealos.hub:5000']);
+  const prefixed = { ...parseRegistryUrl('http://sealos.hub:5000/k8s'), flat: true };
+  assert.equal(destinationName(prefixed, 'registry.k8s.io', 'pause', '3.9'), 'sealos.hub:5000/k8s/pause:3.9');
+  // the default layout is unchanged
+  assert.equal(destinationName(parseRegistryUrl('http://sealos.hub:5000'), 'registry.k8s.io', 'pause', '3.9'), 'sealos.hub:5000/registry.k8s.io/pause:3.9');
+});

@@ -13,6 +13,7 @@ import { formatBytes, formatDuration, shortDigest } from '../progress-format.js'
 
 interface LoadFlags {
   distribution?: string;
+  layout?: string;
   kubernetes?: string;
   autoload?: boolean;
   registry?: string;
@@ -220,6 +221,11 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
   };
 }
 
+function parseLayout(value: string): 'registry' | 'flat' {
+  if (value === 'registry' || value === 'flat') return value;
+  throw new UsageError('ERR_USAGE', `unknown --layout ${JSON.stringify(value)}`, { hint: 'use --layout registry (the default) or --layout flat (Sealos image-cri-shim)' });
+}
+
 async function run(bundle: string, flags: LoadFlags): Promise<void> {
   const concurrency = parseConcurrency(flags.concurrency, DEFAULT_LOAD_CONCURRENCY, 'e.g. --concurrency 4');
   const anyConfigFlag = flags.containerdConfig !== undefined || flags.hostsDir !== undefined || flags.mirror !== undefined;
@@ -247,6 +253,7 @@ async function run(bundle: string, flags: LoadFlags): Promise<void> {
         credentials: flags.creds ?? [],
         caFiles: flags.caFile ?? [],
         insecure: flags.insecureRegistry ?? [],
+        ...(flags.layout !== undefined ? { layout: parseLayout(flags.layout) } : {}),
       },
     } : {}),
     ...(wantContainerd ? {
@@ -305,6 +312,7 @@ export function register(program: Command): void {
         '--docker loads every image into Docker\'s image store instead.',
     )
     .option('--registry <url>', 'the node registry, e.g. http://127.0.0.1:5000 (a path is a repository prefix)')
+    .option('--layout <layout>', 'registry (default): <registry>/<source registry>/<repository>; flat: <registry>/<repository>, the names Sealos\'s image-cri-shim asks for')
     .option('--distribution <name>', 'the kind of node: auto (detect from its files, sockets and binaries), kubeadm, k3s, rke2 or k0s', 'auto');
   addRegistryAccessOptions(cmd, 'the registry');
   cmd

@@ -132,13 +132,8 @@ async function checkShimRegistry(ctx: NodeCheckContext, config: ShimConfig): Pro
   missing.sort((x, y) => x.image.localeCompare(y.image));
   const inLayout = missing.filter((m) => m.airgapLayout);
   const list = missing.slice(0, 5).map((m) => `${m.wanted} (${m.why})`).join(', ');
-  const first = inLayout[0] ? b.images.find((i) => i.name === inLayout[0]!.image) : undefined;
-  const copy = first
-    ? `skopeo copy --all --preserve-digests --src-creds USER:PASSWORD --dest-creds USER:PASSWORD docker://${host}/${registryNamespace(first.ref.registry)}/${inLayout[0]!.wanted.slice(host.length + 1)} docker://${inLayout[0]!.wanted}`
-    : undefined;
-  const fix = inLayout.length === missing.length
-    ? `airgap load put them under their source registry (${host}/<source registry>/<repository>), where image-cri-shim does not look: copy each to the name it asks for, e.g. ${copy} (docs/nodes/sealos.md has the loop)`
-    : `load the bundle into the Sealos registry (airgap load ${bundle} --registry ${base}${creds}), then copy each image to ${host}/<repository>:<tag>, the name image-cri-shim asks for (docs/nodes/sealos.md has the loop)`;
+  const fix = `load the bundle under the names image-cri-shim asks for: airgap load ${bundle} --registry ${base} --layout flat${creds}` +
+    (inLayout.length > 0 ? ` (the images are there under their source registry, ${host}/<source registry>/<repository>, where image-cri-shim does not look)` : '');
   return check('node', 'sealos.shim-registry', 'fail',
     `${base}${user} lacks ${missing.length} of ${b.images.length} bundle image(s) under the names image-cri-shim asks for: ${list}${missing.length > 5 ? ', …' : ''}; image-cri-shim passes those on unchanged and they are pulled from the internet`,
     fix, { registry: base, missing: missing.map((m) => ({ image: m.image, wanted: m.wanted, why: m.why, ...(m.airgapLayout ? { underSourceRegistry: true } : {}) })) });
