@@ -1,24 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI as MAIN } from '../helpers/cli.js';
+import { airgap } from '../helpers/cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function airgap(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, NO_COLOR: '1', CI: '1', AIRGAP_DEBUG: '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** rke2-images-core.linux-amd64.txt of v1.30.14+rke2r1, as scripts/build-images writes it. */
 const CORE_V1_30_14_R1 = `docker.io/rancher/rke2-runtime:v1.30.14-rke2r1

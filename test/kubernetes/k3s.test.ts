@@ -1,11 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubernetesImages, supportedVersions } from '../../src/kubernetes/index.js';
-import { CLI as MAIN } from '../helpers/cli.js';
+import { airgap } from '../helpers/cli.js';
 
 /**
  * Golden sets transcribed from K3s's scripts/airgap/image-list.txt (published with each release as
@@ -164,19 +163,6 @@ describe('k3s image data (k3s-images.txt per release)', () => {
   });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function airgap(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, NO_COLOR: '1', CI: '1', AIRGAP_DEBUG: '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** k3s-images.txt of v1.32.11+k3s3 as a file. */
 const LIST_V1_32_11_K3S3 = `${K3S_V1_32_11_K3S3.join('\n')}\n`;
