@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real components the tests run: the distribution registry,
-# containerd + ctr, Docker Engine (docker.io 20.10), skopeo (the interop oracle), htpasswd, openssl,
+# containerd + ctr, Docker Engine (docker.io 20.10), skopeo (the interop oracle), podman (the CRI-O oracle), htpasswd, openssl,
 # ip and unshare, and curl and GNU time for the benchmarks (npm run bench). Idempotent: does nothing when everything is already
 # there. Nothing is started or enabled; tests start what they need as plain processes.
 set -euo pipefail
 
-packages=(docker-registry skopeo containerd docker.io apache2-utils openssl iproute2 util-linux ca-certificates tar curl time)
+packages=(docker-registry skopeo containerd docker.io podman apache2-utils openssl iproute2 util-linux ca-certificates tar curl time)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,4 +1,5 @@
 import { check, type CheckResult } from '../node/check.js';
+import { CRI_DOCKERD_RESTART, podInfraOf } from '../node/docker/node.js';
 import type { DoctorContext } from './doctor.js';
 
 /** The runtime kubelet uses decides which of the other checks (and fixes) apply at all. */
@@ -19,10 +20,8 @@ export function checkRuntime(ctx: DoctorContext): CheckResult[] {
         details));
       break;
     case 'cri-o':
-      out.push(check('runtime', 'runtime.kind', 'warn',
-        `kubelet uses CRI-O (${r.endpoint}, from ${r.source}): airgap load --containerd and hosts.toml do not apply`,
-        `load the bundle into the node registry (airgap load ${bundle} --registry URL) and add it as a mirror for each registry in /etc/containers/registries.conf.d/; set pause_image = "${pause}" in /etc/crio/crio.conf`,
-        details));
+      // The CRI-O checks (registries.conf mirrors, pause_image, the mirror answering) follow.
+      out.push(check('runtime', 'runtime.kind', 'ok', `kubelet uses CRI-O (${r.endpoint}, from ${r.source}): images are pulled through the mirrors in /etc/containers/registries.conf(.d); there is no import`, undefined, details));
       break;
     default:
       out.push(check('runtime', 'runtime.kind', 'warn', `cannot tell which runtime kubelet uses: ${r.source}; assuming containerd`,
@@ -30,12 +29,26 @@ export function checkRuntime(ctx: DoctorContext): CheckResult[] {
   }
   if (r.socketExists === false) {
     out.push(check('runtime', 'runtime.endpoint', 'fail', `kubelet's runtime endpoint ${r.endpoint} (from ${r.source}) is not a socket: the runtime is not running, or kubelet points at the wrong one`,
-      r.kind === 'docker' ? 'start cri-dockerd (systemctl start cri-docker.socket cri-docker.service)' : r.kind === 'containerd' ? 'start containerd (systemctl start containerd)' : 'start the container runtime, or fix --container-runtime-endpoint'));
+      r.kind === 'docker' ? 'start cri-dockerd (systemctl start cri-docker.socket cri-docker.service)' : r.kind === 'containerd' ? 'start containerd (systemctl start containerd)'
+        : r.kind === 'cri-o' ? 'start CRI-O (systemctl start crio)' : 'start the container runtime, or fix --container-runtime-endpoint'));
   }
-  if (r.kind === 'docker' && r.podInfraImage !== undefined && ctx.bundle?.pause && r.podInfraImage !== ctx.bundle.pause.name) {
-    out.push(check('runtime', 'runtime.pod-infra-image', 'fail',
-      `kubelet's --pod-infra-container-image is ${r.podInfraImage}, but the bundle has ${ctx.bundle.pause.name}: creating a pod would pull ${r.podInfraImage} from the internet`,
-      `set --pod-infra-container-image=${ctx.bundle.pause.name} for cri-dockerd and in kubeadm-flags.env, then restart cri-dockerd and kubelet`));
+  if (r.kind === 'docker' && ctx.bundle?.pause) {
+    const want = ctx.bundle.pause.name;
+    // cri-dockerd's own command line, as systemd runs it (the unit, then its drop-ins: airgap's 50-airgap.conf).
+    const unitValue = podInfraOf(ctx.criDockerd?.exec);
+    if (r.podInfraImage !== undefined && r.podInfraImage !== want) {
+      out.push(check('runtime', 'runtime.pod-infra-image', 'fail',
+        `kubelet's --pod-infra-container-image is ${r.podInfraImage}, but the bundle has ${want}: creating a pod would pull ${r.podInfraImage} from the internet`,
+        `set --pod-infra-container-image=${want} for cri-dockerd (airgap load ${bundle} --docker --configure) and in kubeadm-flags.env, then ${CRI_DOCKERD_RESTART} and restart kubelet`));
+    } else if (unitValue !== undefined && unitValue !== want) {
+      out.push(check('runtime', 'runtime.pod-infra-image', 'fail',
+        `cri-dockerd runs with --pod-infra-container-image=${unitValue} (${ctx.criDockerd?.file}), but the bundle has ${want}: creating a pod would pull ${unitValue} from the internet`,
+        `airgap load ${bundle} --docker --configure (writes /etc/systemd/system/cri-docker.service.d/50-airgap.conf); then ${CRI_DOCKERD_RESTART}`,
+        { file: ctx.criDockerd?.file, podInfraImage: unitValue }));
+    } else if (unitValue === want) {
+      out.push(check('runtime', 'runtime.pod-infra-image', 'ok', `cri-dockerd runs with --pod-infra-container-image=${want} (${ctx.criDockerd?.file}), the bundle's pause`,
+        undefined, { file: ctx.criDockerd?.file }));
+    }
   }
   return out;
 }

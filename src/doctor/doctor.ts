@@ -14,6 +14,8 @@ import { readConfigFacts } from '../node/containerd/config-facts.js';
 import { gatherContainerdFacts } from '../node/containerd/facts.js';
 import { DEFAULT_HOSTS_DIR } from '../node/containerd/plan.js';
 import type { NodeDetection } from '../node/node.js';
+import { CrioNode } from '../node/crio/node.js';
+import { DockerNode } from '../node/docker/node.js';
 import { resolveNode } from '../node/resolve.js';
 import { detectRuntime, socketPath, type RuntimeFacts } from '../node/runtime.js';
 import { sealosChecks } from '../node/sealos/checks.js';
@@ -67,6 +69,8 @@ export interface DoctorReport {
 export interface DoctorContext extends NodeCheckContext {
   opts: DoctorOptions;
   kubeadm?: KubeadmFacts;
+  /** cri-dockerd's command line as systemd runs it (docker nodes), and the file it came from. */
+  criDockerd?: { exec?: string; file?: string };
 }
 
 function summarize(checks: CheckResult[]): DoctorReport['summary'] {
@@ -97,6 +101,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   if (k8s !== undefined) ctx.kubernetes = { version: k8s, distribution: 'kubeadm', source: opts.kubernetes !== undefined ? '--kubernetes' : opts.kubeadmConfig! };
   else if (ctx.bundle?.kubernetes) ctx.kubernetes = { ...ctx.bundle.kubernetes, source: 'the bundle' };
 
+  if (runtime.kind === 'docker') ctx.criDockerd = await new DockerNode(opts.root !== undefined ? { root: opts.root } : {}).effectiveExecStart();
   checks.push(...checkRuntime(ctx));
 
   // containerd-side checks only where kubelet uses containerd (or nothing says otherwise).
@@ -146,6 +151,14 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     checks.push(...checkSandbox(ctx));
     checks.push(...(await checkMirrors(ctx)));
     checks.push(...(await checkImages(ctx)));
+  } else if (runtime.kind === 'cri-o') {
+    // CRI-O reads its own files (registries.conf(.d), crio.conf(.d)): its checks replace containerd's.
+    const node = new CrioNode(opts.root !== undefined ? { root: opts.root } : {});
+    ctx.nodeKind = node;
+    ctx.node = { distribution: 'kubeadm', source: 'detected', evidence: [`kubelet uses CRI-O (${runtime.endpoint ?? ''}, from ${runtime.source})`] };
+    checks.push(check('node', 'node.kind', 'ok', `CRI-O node (kubelet's runtime endpoint ${runtime.endpoint ?? ''}, from ${runtime.source})`, undefined,
+      { distribution: 'kubeadm', runtime: 'cri-o', source: 'detected', evidence: ctx.node.evidence }));
+    checks.push(...(await node.checks(ctx)));
   } else {
     checks.push(...(await checkImages(ctx)));
   }

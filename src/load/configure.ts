@@ -13,7 +13,8 @@ import type { NodeRegistry } from './registry-url.js';
 export interface ConfigureRequest {
   node: NodeKind;
   registries: string[];
-  mirror: NodeRegistry;
+  /** The registry the node pulls through (every runtime but Docker's). */
+  mirror?: NodeRegistry;
   sandboxImage?: string;
   caFile?: string;
   skipVerify?: boolean;
@@ -44,12 +45,14 @@ export interface ConfigPhaseResult {
 export async function configureNode(req: ConfigureRequest): Promise<ConfigPhaseResult> {
   const plan = await req.node.planConfig({
     registries: req.registries,
-    mirror: {
-      url: req.mirror.origin,
-      ...(req.mirror.prefix ? { pathPrefix: req.mirror.prefix } : {}),
-      ...(req.caFile ? { caFile: req.caFile } : {}),
-      ...(req.skipVerify ? { skipVerify: true } : {}),
-    },
+    ...(req.mirror ? {
+      mirror: {
+        url: req.mirror.origin,
+        ...(req.mirror.prefix ? { pathPrefix: req.mirror.prefix } : {}),
+        ...(req.caFile ? { caFile: req.caFile } : {}),
+        ...(req.skipVerify ? { skipVerify: true } : {}),
+      },
+    } : {}),
     ...(req.sandboxImage ? { sandboxImage: req.sandboxImage } : {}),
     ...(req.containerdVersion ? { containerdVersion: req.containerdVersion } : {}),
     ...(req.containerdAddress ? { containerdAddress: req.containerdAddress } : {}),

@@ -118,6 +118,8 @@ export interface LoadSummary {
   };
   /** the kind of node (when a node step ran) */
   distribution?: string;
+  /** the runtime configured when it is not containerd (cri-o) */
+  runtime?: string;
   config?: { changed: string[]; unchanged: string[]; sandboxImage?: string; restartNeeded: boolean; restartWhat?: string; restartCommand?: string };
   autoload?: { path: string; status: string };
 }

@@ -5,9 +5,10 @@ import type { Platform } from '../oci/platform.js';
 import { RegistryClient } from '../registry/client.js';
 import type { RegistryEvent } from '../registry/events.js';
 import { configureNode, type ConfigPhaseResult } from './configure.js';
+import { DockerNode } from '../node/docker/node.js';
 import { resolveNode } from '../node/resolve.js';
 import { detectRuntime, socketPath } from '../node/runtime.js';
-import type { NodeDetection, NodeKind } from '../node/node.js';
+import type { NodeDetection, NodeKind, Runtime } from '../node/node.js';
 import { isSocket } from '../node/containerd/ctr.js';
 import { placeInImagesDir, type AutoloadResult } from './autoload.js';
 import { LoadFailedError, LoadUsageError } from './errors.js';
@@ -79,6 +80,11 @@ export interface LoadOptions {
   bundle: string;
   /** auto (default: detected from the node's files, sockets and binaries), kubeadm, k3s, rke2, k0s */
   distribution?: string;
+  /**
+   * The runtime kubelet uses: auto (default: kubelet's runtime endpoint, then the sockets present),
+   * containerd, crio (cri-o), docker. On CRI-O, --configure writes registries.conf.d and crio.conf.d.
+   */
+  runtime?: string;
   /** the release the node runs (v1.30.14+k3s1), when the bundle does not say: judges its pause image */
   release?: string;
   /** also place the bundle where the distribution imports archives at every start (k3s/RKE2 agent/images, k0s images) */
@@ -133,10 +139,6 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
       'add --registry URL (the node registry), --containerd [SOCKET], --configure-containerd and/or --autoload; or --docker [SOCKET] on a node whose kubelet uses cri-dockerd');
   }
   const mirrorUrl = opts.configureContainerd?.mirror ?? opts.registry?.url;
-  if (opts.configureContainerd && mirrorUrl === undefined) {
-    throw new LoadUsageError('ERR_LOAD_NO_MIRROR', '--configure-containerd needs the registry containerd should pull through',
-      'add --registry URL (pushes there and configures it), or --mirror URL (e.g. an airgap serve address)');
-  }
   const nodeRegistry = opts.registry ? { ...parseRegistryUrl(opts.registry.url), ...(opts.registry.layout === 'flat' ? { flat: true } : {}) } : undefined;
   if (opts.registry?.layout === 'flat' && opts.configureContainerd) {
     throw new LoadUsageError('ERR_LOAD_FLAT_LAYOUT', '--layout flat cannot go with --configure-containerd: a mirror configured per source registry needs the registry layout',
@@ -148,11 +150,17 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   // The node: which distribution, and which runtime its kubelet uses (never run containerd steps
   // on a cri-dockerd or CRI-O node, nor Docker steps on a containerd or CRI-O node).
   const nodeSteps = Boolean(opts.containerd || opts.configureContainerd || opts.autoload);
-  if (nodeSteps || opts.docker) await refuseOtherRuntime(opts);
+  const runtime = nodeSteps || opts.docker ? await refuseOtherRuntime(opts) : undefined;
+  // Every runtime but Docker's pulls through a mirror; cri-dockerd only needs the pause.
+  if (opts.configureContainerd && mirrorUrl === undefined && runtime?.kind !== 'docker') {
+    throw new LoadUsageError('ERR_LOAD_NO_MIRROR', '--configure-containerd needs the registry containerd should pull through',
+      'add --registry URL (pushes there and configures it), or --mirror URL (e.g. an airgap serve address)');
+  }
   let node: NodeKind | undefined;
   let detection: NodeDetection | undefined;
   if (nodeSteps) {
     ({ node, detection } = await resolveNode({
+      ...(runtime ? { runtime } : {}),
       ...(opts.distribution !== undefined ? { distribution: opts.distribution } : {}),
       ...(opts.root !== undefined ? { root: opts.root } : {}),
       ...(opts.containerd?.socket !== undefined ? { socket: opts.containerd.socket } : {}),
@@ -165,6 +173,12 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
         },
       } : {}),
     }));
+    if (node instanceof DockerNode && opts.configureContainerd && (await node.unit()) === undefined) throw node.missingUnitError();
+    if (node.runtime !== 'containerd' && (opts.configureContainerd?.configPath || opts.configureContainerd?.dropInPath || opts.configureContainerd?.hostsDir)) {
+      throw new LoadUsageError('ERR_LOAD_FLAG_DISTRIBUTION', `--containerd-config and --hosts-dir are for containerd; kubelet on this node uses ${node.title} (${detection.evidence[0] ?? detection.source})`,
+        node.runtime === 'cri-o' ? 'drop them: on CRI-O airgap writes /etc/containers/registries.conf.d/50-airgap.conf and /etc/crio/crio.conf.d/50-airgap.conf'
+          : 'drop them: on cri-dockerd airgap writes /etc/systemd/system/cri-docker.service.d/50-airgap.conf');
+    }
     if (detection.distribution !== 'kubeadm' && (opts.configureContainerd?.configPath || opts.configureContainerd?.dropInPath || opts.configureContainerd?.hostsDir)) {
       throw new LoadUsageError('ERR_LOAD_FLAG_DISTRIBUTION', `--containerd-config and --hosts-dir are for kubeadm nodes; this is a ${node.title} node (${detection.evidence[0] ?? detection.source})`,
         `drop them: on ${node.title} airgap writes ${detection.distribution === 'k0s' ? 'a drop-in in /etc/k0s/containerd.d' : `/etc/rancher/${detection.distribution}/registries.yaml`}; or pass --distribution kubeadm if this is not a ${node.title} node`);
@@ -184,7 +198,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
       ...(nodeRegistry ? [`registry ${nodeRegistry.url}`] : []),
       ...(opts.containerd ? ['containerd'] : []),
       ...(opts.docker ? [`docker ${opts.docker.socket ?? DEFAULT_DOCKER_SOCKET}`] : []),
-      ...(opts.configureContainerd ? [`${node && node.distribution !== 'kubeadm' ? node.title : 'containerd'} configuration`] : []),
+      ...(opts.configureContainerd ? [`${node && (node.distribution !== 'kubeadm' || node.runtime !== 'containerd') ? node.title : 'containerd'} configuration`] : []),
     ];
     emit({ event: 'start', bundle: opts.bundle, images: images.length, blobs: content.blobs, bytes: content.bytes, targets, dryRun });
     if (node && detection) {
@@ -202,7 +216,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     const result: LoadResult = {
       images: images.map((i) => ({ name: i.name, digest: i.descriptor.digest, ...(i.role ? { role: i.role } : {}), pause: i.pause, platforms: i.graph.platforms })),
       ...(detection ? { node: detection } : {}),
-      summary: { dryRun, changed: false, seconds: 0, ...(detection ? { distribution: detection.distribution } : {}) },
+      summary: { dryRun, changed: false, seconds: 0, ...(detection ? { distribution: detection.distribution } : {}), ...(node && node.runtime !== 'containerd' ? { runtime: node.runtime } : {}) },
     };
     const failures: { image: string; target: string; error: AirgapError }[] = [];
 
@@ -243,7 +257,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
 
     // A node whose registry did not get the images must not be pointed at it: stop here.
     if (failures.length && (opts.containerd || opts.configureContainerd)) {
-      emit({ event: 'notice', message: 'containerd was left as it is because the registry did not get every image' });
+      emit({ event: 'notice', message: `${node?.runtime === 'cri-o' ? 'CRI-O' : 'containerd'} was left as it is because the registry did not get every image` });
     }
     if (failures.length && opts.docker) {
       emit({ event: 'notice', message: 'Docker was left as it is because the registry did not get every image' });
@@ -261,8 +275,8 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
       });
       trace('load: docker phase done');
       const pause = sandboxImageOf(images);
-      if (pause) {
-        emit({ event: 'notice', message: `cri-dockerd starts pods with the image its --pod-infra-container-image names; airgap does not set it (yet): make it ${pause.name}` });
+      if (pause && !opts.configureContainerd) {
+        emit({ event: 'notice', message: `cri-dockerd starts pods with the image its --pod-infra-container-image names: add --configure to make it ${pause.name} (a cri-docker.service drop-in)` });
       }
       result.docker = r;
       for (const i of r.images) if (i.error) failures.push({ image: i.image, target: `docker ${r.socket}`, error: i.error });
@@ -307,16 +321,16 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     if (failures.length && opts.configureContainerd && result.containerd) {
       emit({ event: 'notice', message: 'the containerd configuration was left as it is because not every image was imported' });
     }
-    if (!failures.length && opts.configureContainerd && mirror && node) {
+    if (!failures.length && opts.configureContainerd && (mirror || node?.runtime === 'docker') && node) {
       const c = opts.configureContainerd;
       const sandbox = sandboxImageOf(images);
       const r = await configureNode({
         node,
         registries: [...new Set(images.map((i) => i.ref.registry))],
-        mirror,
+        ...(mirror ? { mirror } : {}),
         ...(sandbox ? { sandboxImage: sandbox.name } : {}),
         ...((c.caFile ?? opts.registry?.caFiles?.[0]) ? { caFile: c.caFile ?? opts.registry?.caFiles?.[0] } : {}),
-        skipVerify: c.skipVerify ?? (mirror.origin.startsWith('https:') && (opts.registry?.insecure ?? []).some((h) => h === mirror.host || h === mirror.host.replace(/:\d+$/, ''))),
+        skipVerify: c.skipVerify ?? (mirror !== undefined && mirror.origin.startsWith('https:') && (opts.registry?.insecure ?? []).some((h) => h === mirror.host || h === mirror.host.replace(/:\d+$/, ''))),
         ...(c.containerdVersion ? { containerdVersion: c.containerdVersion }
           : result.containerd ? { containerdVersion: result.containerd.version } : {}),
         ...(result.containerd ? { containerdAddress: result.containerd.address } : opts.containerd?.socket ? { containerdAddress: opts.containerd.socket }
@@ -367,22 +381,67 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   }
 }
 
+/** --runtime: auto, containerd, crio (cri-o), docker. */
+export function parseRuntimeFlag(value: string | undefined): Runtime | 'auto' {
+  const v = (value ?? 'auto').toLowerCase();
+  if (v === 'auto') return 'auto';
+  if (v === 'containerd') return 'containerd';
+  if (v === 'crio' || v === 'cri-o') return 'cri-o';
+  if (v === 'docker' || v === 'cri-dockerd') return 'docker';
+  throw new LoadUsageError('ERR_USAGE', `unknown --runtime ${JSON.stringify(value)}`,
+    'use --runtime auto (the default: kubelet\'s runtime endpoint, then the sockets present), containerd, crio or docker');
+}
+
+type RuntimeChoice = { kind: Runtime; source: 'given' | 'detected'; evidence: string };
+
 /**
  * Never do containerd steps on a node whose kubelet uses another runtime, nor Docker steps on a
  * node whose kubelet uses containerd (a KubeKey install once ran cri-dockerd steps on a containerd
- * node, and the reverse is as wrong): kubelet would not see a single image.
+ * node, and the reverse is as wrong): kubelet would not see a single image. Returns the runtime
+ * when it is not containerd's (--runtime, or kubelet's files): the node to configure follows it.
  */
-async function refuseOtherRuntime(opts: LoadOptions): Promise<void> {
+async function refuseOtherRuntime(opts: LoadOptions): Promise<RuntimeChoice | undefined> {
   const containerdSteps = [
     ...(opts.containerd ? ['--containerd'] : []),
     ...(opts.configureContainerd ? ['--configure-containerd'] : []),
     ...(opts.autoload ? ['--autoload'] : []),
   ];
-  if (opts.docker && containerdSteps.length) {
+  const given = parseRuntimeFlag(opts.runtime);
+  const crioAdvice = 'on CRI-O there is no import: airgap load BUNDLE --registry URL --runtime crio --configure (registries.conf.d mirror, pause_image in crio.conf.d), then systemctl reload crio';
+  const crioRefusal = (why: string, details: Record<string, unknown>): never => {
+    const steps = [...(opts.containerd ? ['--containerd'] : []), ...(opts.autoload ? ['--autoload'] : []), ...(opts.docker ? ['--docker'] : [])];
     throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH',
-      `--docker cannot go with ${containerdSteps.join(', ')}: kubelet uses one runtime, Docker Engine (through cri-dockerd) or containerd, and only its image store counts`,
-      'on a cri-dockerd node: airgap load BUNDLE --docker [SOCKET] (with --registry URL for the node registry); on a containerd node: airgap load BUNDLE --registry URL --containerd --configure-containerd, without --docker',
-      { flags: ['--docker', ...containerdSteps] });
+      `${why}: ${steps.join(', ')} would change nothing kubelet sees (CRI-O has no image import; it pulls, through its registries.conf mirrors)`,
+      crioAdvice, { ...details, flags: steps });
+  };
+  if (given === 'cri-o') {
+    if (opts.containerd || opts.autoload || opts.docker) crioRefusal('--runtime crio', { runtime: 'cri-o', source: '--runtime' });
+    return { kind: 'cri-o', source: 'given', evidence: '--runtime crio' };
+  }
+  // --configure goes with --docker: on cri-dockerd it writes cri-docker.service's drop-in.
+  const importSteps = containerdSteps.filter((f) => f !== '--configure-containerd');
+  if (opts.docker && importSteps.length) {
+    throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH',
+      `--docker cannot go with ${importSteps.join(', ')}: kubelet uses one runtime, Docker Engine (through cri-dockerd) or containerd, and only its image store counts`,
+      'on a cri-dockerd node: airgap load BUNDLE --docker [SOCKET] --configure (with --registry URL for the node registry); on a containerd node: airgap load BUNDLE --registry URL --containerd --configure-containerd, without --docker',
+      { flags: ['--docker', ...importSteps] });
+  }
+  const dockerChoice = (source: 'given' | 'detected', evidence: string): RuntimeChoice | undefined =>
+    opts.configureContainerd ? { kind: 'docker', source, evidence } : undefined;
+  if (given === 'containerd') {
+    if (opts.docker) {
+      throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH', '--runtime containerd cannot go with --docker: kubelet uses containerd, whose image store Docker Engine\'s is not',
+        'drop --docker and load into containerd: airgap load BUNDLE --registry URL --containerd --configure-containerd', { runtime: 'containerd', source: '--runtime' });
+    }
+    return undefined;
+  }
+  if (given === 'docker') {
+    if (importSteps.length) {
+      throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH',
+        `--runtime docker cannot go with ${importSteps.join(', ')}: kubelet uses Docker Engine through cri-dockerd, and containerd steps would change nothing kubelet sees`,
+        'load into Docker Engine instead: airgap load BUNDLE --docker [SOCKET] --configure (add --registry URL for the node registry)', { runtime: 'docker', source: '--runtime', flags: importSteps });
+    }
+    return dockerChoice('given', '--runtime docker');
   }
   const runtime = await detectRuntime({
     ...(opts.kubeletDir !== undefined ? { kubeletDir: opts.kubeletDir } : {}),
@@ -392,27 +451,33 @@ async function refuseOtherRuntime(opts: LoadOptions): Promise<void> {
   const fromKubelet = runtime.source !== 'socket found';
   const details = { runtime: runtime.kind, endpoint: runtime.endpoint, source: runtime.source, socket: runtime.endpoint ? socketPath(runtime.endpoint) : undefined };
   if (opts.docker) {
-    if (!fromKubelet || (runtime.kind !== 'containerd' && runtime.kind !== 'cri-o')) return;
+    if (!fromKubelet || (runtime.kind !== 'containerd' && runtime.kind !== 'cri-o')) {
+      return dockerChoice(fromKubelet && runtime.kind === 'docker' ? 'detected' : 'given',
+        fromKubelet && runtime.kind === 'docker' ? `kubelet uses cri-dockerd (${runtime.endpoint ?? ''}, from ${runtime.source})` : '--docker');
+    }
     const name = runtime.kind === 'containerd' ? 'containerd' : 'CRI-O';
     throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH',
       `kubelet on this node uses ${name} (${runtime.endpoint ?? ''}, from ${runtime.source}): loading into Docker Engine (--docker) would change nothing kubelet sees`,
       runtime.kind === 'containerd'
         ? 'drop --docker and load into containerd: airgap load BUNDLE --registry URL --containerd --configure-containerd'
-        : 'drop --docker; load the images into the node registry (--registry URL) and configure CRI-O to pull through it (registries.conf.d mirror, pause_image in crio.conf.d)',
+        : `drop --docker; ${crioAdvice}`,
       details);
   }
-  if (runtime.kind !== 'docker' && runtime.kind !== 'cri-o') return;
+  if (runtime.kind !== 'docker' && runtime.kind !== 'cri-o') return undefined;
   // Only when kubelet says so, or when no containerd socket is here at all.
   const containerdHere = opts.containerd?.socket !== undefined
     ? await isSocket(opts.containerd.socket)
     : (await Promise.all(['/run/containerd/containerd.sock', '/run/k3s/containerd/containerd.sock', '/run/k0s/containerd.sock'].map((p) => isSocket(p)))).some(Boolean);
-  if (!fromKubelet && containerdHere) return;
-  const name = runtime.kind === 'docker' ? 'Docker Engine through cri-dockerd' : 'CRI-O';
+  if (!fromKubelet && containerdHere) return undefined;
+  const evidence = `kubelet uses CRI-O (${runtime.endpoint ?? ''}, from ${runtime.source})`;
+  if (runtime.kind === 'cri-o') {
+    if (opts.containerd || opts.autoload) crioRefusal(`kubelet on this node uses CRI-O (${runtime.endpoint ?? ''}, from ${runtime.source})`, details);
+    return { kind: 'cri-o', source: 'detected', evidence };
+  }
+  if (!importSteps.length) return dockerChoice('detected', `kubelet uses cri-dockerd (${runtime.endpoint ?? ''}, from ${runtime.source})`);
   throw new LoadUsageError('ERR_NODE_RUNTIME_MISMATCH',
-    `kubelet on this node uses ${name} (${runtime.endpoint ?? ''}, from ${runtime.source}): containerd steps (${containerdSteps.join(', ')}) would change nothing kubelet sees`,
-    runtime.kind === 'docker'
-      ? 'load into Docker Engine instead: airgap load BUNDLE --docker [SOCKET] (add --registry URL for the node registry); set cri-dockerd\'s --pod-infra-container-image to the bundle\'s pause'
-      : 'load the images into the node registry (--registry URL) and configure CRI-O to pull through it (registries.conf.d mirror, pause_image in crio.conf.d)',
+    `kubelet on this node uses Docker Engine through cri-dockerd (${runtime.endpoint ?? ''}, from ${runtime.source}): containerd steps (${importSteps.join(', ')}) would change nothing kubelet sees`,
+    'load into Docker Engine instead: airgap load BUNDLE --docker [SOCKET] --configure (add --registry URL for the node registry; --configure sets cri-dockerd\'s --pod-infra-container-image to the bundle\'s pause)',
     details);
 }
 

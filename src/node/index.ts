@@ -11,5 +11,8 @@ export { KubeadmNode, type KubeadmNodeOptions } from './kubeadm/node.js';
 export { K3sNode, WILDCARD_BROKEN, type K3sFlavour, type K3sNodeOptions } from './k3s/node.js';
 export { mergeRegistries, readRegistries, type MirrorEntry, type RegistriesFacts } from './k3s/registries-yaml.js';
 export { K0sNode, isK0sManaged, K0S_MANAGED_MARKER, type K0sNodeOptions } from './k0s/node.js';
+export { CrioNode, CRIO_RESTART, renderCrioDropIn, type CrioNodeOptions } from './crio/node.js';
+export { mirrorLocation, readRegistriesConf, renderRegistriesConf } from './crio/registries-conf.js';
+export { DockerNode, CRI_DOCKERD_RESTART, execStartOf, podInfraOf, withoutPodInfra, type DockerNodeOptions } from './docker/node.js';
 export { gatherContainerdFacts } from './containerd/facts.js';
 export * from './sealos/index.js';

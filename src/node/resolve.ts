@@ -1,9 +1,11 @@
 /** From --distribution (or what detection finds) to the implementation for that kind of node. */
+import { CrioNode } from './crio/node.js';
 import { detectNode } from './detect.js';
+import { DockerNode } from './docker/node.js';
 import { K0sNode } from './k0s/node.js';
 import { K3sNode } from './k3s/node.js';
 import { KubeadmNode, type KubeadmNodeOptions } from './kubeadm/node.js';
-import type { Distribution, NodeDetection, NodeKind } from './node.js';
+import type { Distribution, NodeDetection, NodeKind, Runtime } from './node.js';
 import type { NodeRelease } from './release.js';
 
 export interface ResolveNodeOptions {
@@ -17,6 +19,11 @@ export interface ResolveNodeOptions {
   kubeadm?: Omit<KubeadmNodeOptions, 'socket'>;
   /** The release the node runs, when the user or the bundle says (judges pause and known bugs). */
   release?: NodeRelease;
+  /**
+   * The runtime kubelet uses, when --runtime says or kubelet's files do: 'cri-o' is a CRI-O node
+   * whatever the distribution (CRI-O reads its own files, not containerd's).
+   */
+  runtime?: { kind: Runtime; source: 'given' | 'detected'; evidence: string };
 }
 
 export function nodeFor(distribution: Distribution, opts: Omit<ResolveNodeOptions, 'distribution'> = {}): NodeKind {
@@ -33,6 +40,18 @@ export function nodeFor(distribution: Distribution, opts: Omit<ResolveNodeOption
 }
 
 export async function resolveNode(opts: ResolveNodeOptions = {}): Promise<{ detection: NodeDetection; node: NodeKind }> {
+  if (opts.runtime?.kind === 'cri-o') {
+    return {
+      detection: { distribution: 'kubeadm', source: opts.runtime.source, evidence: [opts.runtime.evidence] },
+      node: new CrioNode(opts.root !== undefined ? { root: opts.root } : {}),
+    };
+  }
+  if (opts.runtime?.kind === 'docker') {
+    return {
+      detection: { distribution: 'kubeadm', source: opts.runtime.source, evidence: [opts.runtime.evidence] },
+      node: new DockerNode(opts.root !== undefined ? { root: opts.root } : {}),
+    };
+  }
   const detection = await detectNode({
     ...(opts.distribution !== undefined ? { distribution: opts.distribution } : {}),
     ...(opts.root !== undefined ? { root: opts.root } : {}),

@@ -185,9 +185,10 @@ test('docker: refused on a node whose kubelet uses containerd, and together with
   const both = await cli([bundle, '--docker', socket, '--containerd']);
   assert.equal(both.exitCode, 2, both.stderr);
   assert.match(both.stderr, /--docker cannot go with --containerd/);
+  // --configure with --docker configures cri-dockerd; without its systemd unit that stops before anything is loaded.
   const both2 = await cli([bundle, '--docker', socket, '--configure-containerd', '--mirror', 'http://127.0.0.1:5000']);
   assert.equal(both2.exitCode, 2, both2.stderr);
-  assert.match(both2.stderr, /--configure-containerd/);
+  assert.match(both2.stderr, /needs cri-dockerd's systemd unit, and there is no cri-docker\.service/);
 
   const dockerKubelet = join(work, 'kubelet-cri-dockerd');
   await mkdir(dockerKubelet);
@@ -207,4 +208,34 @@ test('docker: no socket -> exit 6 naming the socket and how to start Docker', as
   assert.equal(r.exitCode, 6, r.stderr);
   assert.match(r.stderr, new RegExp(missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   assert.match(r.stderr, /systemctl start docker/);
+});
+
+test('docker --configure: cri-docker.service gets a drop-in with the bundle\'s pause (diffed, then written, then unchanged); a missing unit is refused first', async () => {
+  const { load } = await import('../../src/load/load.js');
+  const root = join(work, 'cri-dockerd-root');
+  await mkdir(join(root, 'lib/systemd/system'), { recursive: true });
+  const base = { bundle, docker: { socket }, configureContainerd: {}, kubeletDir: noKubelet, root };
+
+  // No unit anywhere: refused before anything is loaded.
+  await assert.rejects(load(base), (e: Error & { code?: string }) => e.code === 'ERR_CRI_DOCKERD_UNIT' && /install cri-dockerd/.test((e as { hint?: string }).hint ?? ''));
+
+  await writeFile(join(root, 'lib/systemd/system/cri-docker.service'),
+    '[Service]\nType=notify\nExecStart=/usr/bin/cri-dockerd --container-runtime-endpoint fd:// --pod-infra-container-image=registry.k8s.io/pause:3.6\n');
+  const dropIn = join(root, 'etc/systemd/system/cri-docker.service.d/50-airgap.conf');
+  const events: LoadEvent[] = [];
+  const dry = await load({ ...base, dryRun: true, onEvent: (e) => events.push(e) });
+  const diff = events.find((e) => e.event === 'config');
+  assert.ok(diff && diff.event === 'config' && diff.status === 'would-create' && /\+ExecStart=\/usr\/bin\/cri-dockerd --container-runtime-endpoint fd:\/\/ --pod-infra-container-image=registry\.k8s\.io\/pause:3\.9/.test(diff.diff ?? ''), JSON.stringify(diff));
+  assert.equal(dry.summary.config?.changed.length, 1);
+  await assert.rejects(readFile(dropIn, 'utf8'), 'a dry run writes nothing');
+
+  const first = await load(base);
+  assert.equal(first.summary.config?.restartCommand, 'systemctl daemon-reload && systemctl restart cri-docker');
+  assert.equal(first.summary.config?.restartNeeded, true);
+  assert.equal(first.summary.runtime, 'docker');
+  const text = await readFile(dropIn, 'utf8');
+  assert.match(text, /\[Service\]\nExecStart=\nExecStart=\/usr\/bin\/cri-dockerd --container-runtime-endpoint fd:\/\/ --pod-infra-container-image=registry\.k8s\.io\/pause:3\.9\n$/);
+  const second = await load(base);
+  assert.deepEqual(second.summary.config?.changed, []);
+  assert.equal(second.summary.changed, false);
 });

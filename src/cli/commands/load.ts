@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Ora } from 'ora';
 import { preloadSpinner, startSpinner } from '../spinner.js';
 import { UsageError } from '../../errors.js';
-import { DEFAULT_LOAD_CONCURRENCY, load, type LoadOptions } from '../../load/load.js';
+import { DEFAULT_LOAD_CONCURRENCY, load, parseRuntimeFlag, type LoadOptions } from '../../load/load.js';
 import type { LoadEvent, LoadSummary } from '../../load/events.js';
 import { parseRegistryUrl } from '../../load/registry-url.js';
 import { parseDistributionFlag } from '../../node/detect.js';
@@ -13,6 +13,8 @@ import { formatBytes, formatDuration, shortDigest } from '../progress-format.js'
 
 interface LoadFlags {
   distribution?: string;
+  runtime?: string;
+  configure?: boolean;
   layout?: string;
   kubernetes?: string;
   autoload?: boolean;
@@ -54,8 +56,13 @@ Examples:
   # containerd of k3s (found by its socket), no registry
   airgap load k8s.tar --containerd /run/k3s/containerd/containerd.sock
 
-  # a node whose kubelet uses Docker Engine through cri-dockerd: into Docker's image store
-  airgap load k8s.tar --docker
+  # a node whose kubelet uses Docker Engine through cri-dockerd: into Docker's image store, and
+  # cri-dockerd's --pod-infra-container-image set to the bundle's pause (a cri-docker.service drop-in)
+  airgap load k8s.tar --docker --configure
+
+  # a CRI-O node (detected from kubelet's runtime endpoint, or say --runtime crio): no import;
+  # a registries.conf.d mirror per source registry and the bundle's pause in crio.conf.d
+  airgap load k8s.tar --registry http://127.0.0.1:5000 --runtime crio --configure
 
 Images land in the registry under their source names: registry.k8s.io/pause:3.9 becomes
 <registry>[/prefix]/registry.k8s.io/pause:3.9, the layout the hosts.toml files written by
@@ -87,7 +94,7 @@ export function summaryLines(s: LoadSummary): string[] {
   }
   if (s.config) {
     const c = s.config;
-    const what = s.distribution === undefined || s.distribution === 'kubeadm' ? 'containerd' : s.distribution;
+    const what = s.runtime === 'cri-o' ? 'CRI-O' : s.runtime === 'docker' ? 'cri-dockerd' : s.distribution === undefined || s.distribution === 'kubeadm' ? 'containerd' : s.distribution;
     lines.push(`${what} configuration: ${c.changed.length ? `${plural(c.changed.length, 'file')} ${s.dryRun ? 'would change' : 'changed'}` : 'unchanged'}` +
       `${c.sandboxImage ? `; sandbox image ${c.sandboxImage}` : ''}`);
   }
@@ -183,7 +190,7 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
           break;
         }
         case 'node':
-          print(`  node       ${e.title} (${e.source === 'given' ? '--distribution' : e.source === 'default' ? 'assumed' : 'detected'}: ${e.evidence.filter((x) => !x.startsWith('--distribution')).slice(0, 3).join('; ') || 'as given'}); containerd at ${e.containerdSocket}`);
+          print(`  node       ${e.title} (${e.source === 'given' ? (e.evidence[0]?.startsWith('--runtime') ? '--runtime' : '--distribution') : e.source === 'default' ? 'assumed' : 'detected'}: ${e.evidence.filter((x) => !x.startsWith('--distribution') && !x.startsWith('--runtime')).slice(0, 3).join('; ') || 'as given'})${e.containerdSocket ? `; containerd at ${e.containerdSocket}` : ''}`);
           break;
         case 'autoload':
           print(`  autoload   ${e.status.replace('-', ' ').padEnd(9)} ${e.path}${e.how ? ` (${e.how === 'link' ? 'hard link' : 'copy'})` : ''}: ${e.note}`);
@@ -206,7 +213,7 @@ function humanReporter(out: NodeJS.WriteStream, err: NodeJS.WriteStream, restart
           spinner?.stop();
           spinner = undefined;
           for (const l of summaryLines(e.summary)) print(l);
-          if (e.summary.config && restartHint.needed) print(`Restart ${restartHint.what} so it reads the new configuration: ${restartHint.command}`);
+          if (e.summary.config && restartHint.needed) print(`${/\breload\b/.test(restartHint.command) ? 'Reload' : 'Restart'} ${restartHint.what} so it reads the new configuration: ${restartHint.command}`);
           break;
       }
     },
@@ -227,6 +234,8 @@ function parseLayout(value: string): 'registry' | 'flat' {
 }
 
 async function run(bundle: string, flags: LoadFlags): Promise<void> {
+  // --configure is the runtime-neutral name of --configure-containerd.
+  if (flags.configure) flags.configureContainerd = true;
   const concurrency = parseConcurrency(flags.concurrency, DEFAULT_LOAD_CONCURRENCY, 'e.g. --concurrency 4');
   const anyConfigFlag = flags.containerdConfig !== undefined || flags.hostsDir !== undefined || flags.mirror !== undefined;
   if (anyConfigFlag && !flags.configureContainerd) {
@@ -244,6 +253,7 @@ async function run(bundle: string, flags: LoadFlags): Promise<void> {
   const opts: LoadOptions = {
     bundle,
     ...(flags.distribution !== undefined ? { distribution: parseDistributionFlag(flags.distribution) } : {}),
+    ...(flags.runtime !== undefined ? { runtime: parseRuntimeFlag(flags.runtime) } : {}),
     ...(flags.kubernetes !== undefined ? { release: flags.kubernetes } : {}),
     ...(flags.autoload ? { autoload: true } : {}),
     ...(flags.baseName ? { baseName: flags.baseName } : {}),
@@ -313,13 +323,15 @@ export function register(program: Command): void {
     )
     .option('--registry <url>', 'the node registry, e.g. http://127.0.0.1:5000 (a path is a repository prefix)')
     .option('--layout <layout>', 'registry (default): <registry>/<source registry>/<repository>; flat: <registry>/<repository>, the names Sealos\'s image-cri-shim asks for')
-    .option('--distribution <name>', 'the kind of node: auto (detect from its files, sockets and binaries), kubeadm, k3s, rke2 or k0s', 'auto');
+    .option('--distribution <name>', 'the kind of node: auto (detect from its files, sockets and binaries), kubeadm, k3s, rke2 or k0s', 'auto')
+    .option('--runtime <runtime>', 'the runtime kubelet uses: auto (kubelet\'s runtime endpoint, then the sockets present), containerd, crio or docker', 'auto');
   addRegistryAccessOptions(cmd, 'the registry');
   cmd
     .option('--containerd [socket]', 'import into containerd (default socket /run/containerd/containerd.sock, or k3s\'s / k0s\'s)')
     .option('--ctr <command>', 'the ctr to run, e.g. "k3s ctr" (default: ctr on PATH, else k3s ctr or k0s ctr)')
     .option('--no-unpack', 'import without unpacking layers (containerd unpacks when a container first starts)')
-    .option('--configure-containerd', 'make kubelet\'s pulls go to the registry, the node\'s way: hosts.toml + sandbox image (kubeadm), registries.yaml (k3s/RKE2), a containerd.d drop-in (k0s)')
+    .option('--configure-containerd', 'make kubelet\'s pulls go to the registry, the node\'s way: hosts.toml + sandbox image (kubeadm), registries.yaml (k3s/RKE2), a containerd.d drop-in (k0s), registries.conf.d + crio.conf.d drop-ins (CRI-O), a cri-docker.service drop-in with the pause (cri-dockerd)')
+    .option('--configure', 'the same as --configure-containerd, by its runtime-neutral name')
     .option('--containerd-config <path>', 'kubeadm nodes: containerd\'s config file (default /etc/containerd/config.toml)')
     .option('--hosts-dir <dir>', 'kubeadm nodes: where hosts.toml files go (default: config_path if set, else /etc/containerd/certs.d)')
     .option('--docker [socket]', 'a node whose kubelet uses cri-dockerd: load into Docker Engine\'s image store (default socket /var/run/docker.sock)')
