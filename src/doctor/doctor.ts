@@ -103,6 +103,9 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
 
   if (runtime.kind === 'docker') ctx.criDockerd = await new DockerNode(opts.root !== undefined ? { root: opts.root } : {}).effectiveExecStart();
   checks.push(...checkRuntime(ctx));
+  // Sealos: kubelet pulls through image-cri-shim, which rewrites every pull to its registry; its
+  // checks (sealos.*) replace the hosts.toml ones and judge kubeadm's imageRepository too.
+  const sealos = await sealosChecks(ctx, await readShimConfig(opts.shimConfig), ctx.kubeadm);
 
   // containerd-side checks only where kubelet uses containerd (or nothing says otherwise).
   if (runtime.kind === 'containerd' || runtime.kind === 'unknown') {
@@ -149,7 +152,9 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     if (node.distribution === 'kubeadm') checks.push(...checkContainerdConfig(ctx));
     checks.push(...(await node.checks(ctx)));
     checks.push(...checkSandbox(ctx));
-    checks.push(...(await checkMirrors(ctx)));
+    if (sealos) {
+      checks.push(check('mirrors', 'mirrors.image-cri-shim', 'ok', 'image-cri-shim rewrites every pull to its registry (sealos.shim-registry): containerd\'s hosts.toml mirrors are not in the path'));
+    } else checks.push(...(await checkMirrors(ctx)));
     checks.push(...(await checkImages(ctx)));
   } else if (runtime.kind === 'cri-o') {
     // CRI-O reads its own files (registries.conf(.d), crio.conf(.d)): its checks replace containerd's.
@@ -162,8 +167,6 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   } else {
     checks.push(...(await checkImages(ctx)));
   }
-  // Sealos: kubelet pulls through image-cri-shim; its checks judge kubeadm's imageRepository too.
-  const sealos = await sealosChecks(ctx, await readShimConfig(opts.shimConfig), ctx.kubeadm);
   if (sealos) checks.push(...sealos);
   if (ctx.kubeadm && !sealos) checks.push(...checkKubeadm(ctx));
 

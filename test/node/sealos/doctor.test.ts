@@ -3,11 +3,11 @@
  * image service endpoint, /etc/image-cri-shim.yaml (a temp file) naming a real lab registry with
  * basic auth, the lab's kubeadm v1.30.14 bundle. First the shim dead (no socket, then a stale
  * socket file), then a real containerd's CRI answering on the shim's path and the registry seeded
- * the documented way (docs/nodes/sealos.md): airgap load --creds, then each image copied to the
- * name the shim asks for. Runs as root inside `unshare -n` (scripts/test.sh).
+ * the documented way (docs/nodes/sealos.md: airgap load --layout flat --creds), then a whole node
+ * (containerd behind the shim, images imported) that must be green. Runs as root inside `unshare -n` (scripts/test.sh).
  */
 import assert from 'node:assert/strict';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,6 +114,25 @@ describe('doctor on a Sealos node (image-cri-shim)', { skip: labSkip({ root: tru
     assert.match(shimRegistry.message, new RegExp(`as ${reg.username}`));
     const sealos = [...r.byId.values()].filter((c) => c.id.startsWith('sealos.'));
     assert.deepEqual(sealos.filter((c) => c.status !== 'ok').map((c) => c.id), [], JSON.stringify(sealos));
+  });
+
+  it('a whole Sealos node — containerd at kubelet\'s runtime endpoint, the shim in front of it, the registry in the shim\'s layout, the images in containerd — is green', async () => {
+    await ctd?.stop();
+    ctd = undefined;
+    const runtimeSock = join(work.dir, 'containerd.sock');
+    ctd = await startDistroContainerd({ socket: runtimeSock, workDir: work.dir, hostsDir: join(work.dir, 'certs.d'), sandboxImage: 'registry.k8s.io/pause:3.9' });
+    // image-cri-shim stands in front of containerd: here its socket leads straight to containerd's CRI.
+    await rm(shimSock, { force: true });
+    await symlink(runtimeSock, shimSock);
+    const imported = await runCli(['load', bundle, '--containerd', runtimeSock, '--kubelet-dir', kubeletDir]);
+    assert.equal(imported.exitCode, 0, imported.stderr + imported.stdout);
+    const r = await doctor();
+    const notOk = [...r.byId.values()].filter((c) => c.status !== 'ok');
+    assert.deepEqual(notOk.filter((c) => c.status === 'fail').map((c) => c.id), [], JSON.stringify(notOk, null, 1));
+    assert.equal(r.exitCode, 0);
+    assert.equal(r.byId.get('mirrors.image-cri-shim')?.status, 'ok');
+    assert.equal(r.byId.get('sealos.shim-registry')?.status, 'ok');
+    assert.equal(r.byId.get('sandbox.image')?.status, 'ok');
   });
 
   it('kubeadm\'s imageRepository: a public registry fails with the fix; the Sealos registry is accepted', async () => {
