@@ -14,7 +14,7 @@ import { generateImages, startRegistry, type LabRegistry } from '../../scripts/l
 import { K0S_TMPFS } from '../helpers/k0s-containerd.js';
 import { bundleFromLayout } from '../helpers/lab-bundle.js';
 import { makeTempDir } from '../helpers/make-bundle.js';
-import { assertNamespaceLab, inMountNamespace, mountNamespaceSkip } from '../helpers/mount-namespace.js';
+import { assertNamespaceLab, inMountNamespace } from '../helpers/mount-namespace.js';
 import type { DoctorFixResult } from '../node/scenarios.js';
 
 const MODULE = fileURLToPath(new URL('../node/scenarios.js', import.meta.url));
@@ -23,7 +23,7 @@ function failed(r: DoctorFixResult['before']): string[] {
   return r.checks.filter((c) => c.status === 'fail').map((c) => c.id);
 }
 
-describe('doctor on the field reports: fail with a fix, green once it is applied', { skip: mountNamespaceSkip() }, () => {
+describe('doctor on the field reports: fail with a fix, green once it is applied', () => {
   let reg: LabRegistry | undefined;
   let work: { dir: string; cleanup(): Promise<void> } | undefined;
 

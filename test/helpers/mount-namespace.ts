@@ -67,23 +67,7 @@ const LOCK = join(STATE, '.lock');
 /** Directories no test may hide under a tmpfs. */
 const FORBIDDEN = new Set(['/', '/etc', '/var', '/var/lib', '/run', '/usr', '/bin', '/sbin', '/lib', '/proc', '/sys', '/dev', '/tmp', '/home', '/root', '/opt']);
 
-/** Is this process in an empty network namespace (only lo), as scripts/test.sh runs the tests? */
-export const isolatedNetwork: boolean = await assertIsolatedNetwork().then(
-  () => true,
-  () => false,
-);
 
-/**
- * node:test `skip` value in labSkip's style: skip only where the namespace lab cannot run at all
- * (outside `unshare -n`, or not root). Inside scripts/test.sh as root this is always false, so a
- * missing component (unshare, containerd, registry, …) fails the suite: call assertNamespaceLab()
- * in `before`.
- */
-export function mountNamespaceSkip(): string | false {
-  if (!isolatedNetwork) return 'needs an empty network namespace: run inside unshare -n (scripts/test.sh does)';
-  if (process.getuid?.() !== 0) return 'needs root (mount namespaces, tmpfs, containerd)';
-  return false;
-}
 
 /**
  * Throw unless this process can run namespace tests: root, inside an empty network namespace,
@@ -92,6 +76,7 @@ export function mountNamespaceSkip(): string | false {
  */
 export async function assertNamespaceLab(): Promise<void> {
   await assertIsolatedNetwork();
+  if (process.getuid?.() !== 0) throw new Error('the node simulations need root (mount namespaces, tmpfs, containerd): run the tests as scripts/test.sh does');
   for (const tool of ['unshare', 'mount', 'containerd', 'ctr']) {
     if (!which(tool)) throw new Error(`'${tool}' is not installed: install the test lab (bash scripts/lab-install.sh)`);
   }

@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateImages, seedRegistry, startRegistry, type GeneratedImages, type LabRegistry } from '../../scripts/lab/index.js';
-import { assertNamespaceLab, inMountNamespace, mountNamespaceSkip } from '../helpers/mount-namespace.js';
+import { assertNamespaceLab, inMountNamespace } from '../helpers/mount-namespace.js';
 import type { K3sScenarioResult } from './ns-scenarios.js';
 
 const MODULE = fileURLToPath(new URL('./ns-scenarios.js', import.meta.url));
@@ -29,7 +29,7 @@ const alive = (pid: number): boolean => {
   }
 };
 
-describe('startDistroContainerd in a k3s layout', { skip: mountNamespaceSkip() }, () => {
+describe('startDistroContainerd in a k3s layout', () => {
   let reg: LabRegistry | undefined;
   let gen: GeneratedImages;
   const hostBefore = new Map(HOST_PATHS.map((p) => [p, existsSync(p) ? readdirSync(p).sort() : null]));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { K0S_DEFAULT_PAUSE, K0S_TMPFS, k0sContainerdConfig } from '../helpers/k0s-containerd.js';
-import { assertNamespaceLab, inMountNamespace, mountNamespaceSkip } from '../helpers/mount-namespace.js';
+import { assertNamespaceLab, inMountNamespace } from '../helpers/mount-namespace.js';
 import { mergePatch, parseToml, stringifyToml } from '../helpers/toml-lite.js';
 import type { K0sScenarioResult } from './ns-scenarios.js';
 
@@ -116,7 +116,7 @@ describe('k0sContainerdConfig (files)', () => {
   });
 });
 
-describe('containerd 1.6 started as k0s starts it', { skip: mountNamespaceSkip() }, () => {
+describe('containerd 1.6 started as k0s starts it', () => {
   before(assertNamespaceLab);
 
   it('has k0s default pause image without drop-ins', async () => {

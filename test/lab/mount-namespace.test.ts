@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { assertNamespaceLab, inMountNamespace, mountNamespaceSkip, NamespaceChildError } from '../helpers/mount-namespace.js';
+import { assertNamespaceLab, inMountNamespace, NamespaceChildError } from '../helpers/mount-namespace.js';
 
 const MODULE = fileURLToPath(new URL('./ns-scenarios.js', import.meta.url));
 const gone = (pid: number): boolean => {
@@ -25,7 +25,7 @@ const gone = (pid: number): boolean => {
   }
 };
 
-describe('inMountNamespace', { skip: mountNamespaceSkip() }, () => {
+describe('inMountNamespace', () => {
   let work: string;
   before(async () => {
     await assertNamespaceLab();

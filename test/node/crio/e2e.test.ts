@@ -13,14 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { generateImages, startRegistry, which, type GeneratedImages, type LabRegistry } from '../../../scripts/lab/index.js';
 import { bundleFromLayout } from '../../helpers/lab-bundle.js';
 import { makeTempDir } from '../../helpers/make-bundle.js';
-import { assertNamespaceLab, inMountNamespace, mountNamespaceSkip } from '../../helpers/mount-namespace.js';
+import { assertNamespaceLab, inMountNamespace } from '../../helpers/mount-namespace.js';
 import type { CrioLoadResult } from './scenarios.js';
 
 const MODULE = fileURLToPath(new URL('./scenarios.js', import.meta.url));
 const REFS = ['registry.k8s.io/pause:3.9', 'registry.k8s.io/coredns/coredns:v1.11.1', 'docker.io/library/busybox:1.36'];
 const PAUSE = REFS[0]!;
 
-describe('CRI-O node: airgap load --registry --runtime crio --configure, pulled through by podman', { skip: mountNamespaceSkip() }, () => {
+describe('CRI-O node: airgap load --registry --runtime crio --configure, pulled through by podman', () => {
   let gen: GeneratedImages;
   let reg: LabRegistry | undefined;
   let work: { dir: string; cleanup(): Promise<void> } | undefined;

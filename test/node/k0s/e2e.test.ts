@@ -15,14 +15,14 @@ import { generateImages, startRegistry, type GeneratedImages, type LabRegistry }
 import { K0S_DEFAULT_PAUSE, K0S_TMPFS } from '../../helpers/k0s-containerd.js';
 import { bundleFromLayout } from '../../helpers/lab-bundle.js';
 import { makeTempDir } from '../../helpers/make-bundle.js';
-import { assertNamespaceLab, inMountNamespace, mountNamespaceSkip } from '../../helpers/mount-namespace.js';
+import { assertNamespaceLab, inMountNamespace } from '../../helpers/mount-namespace.js';
 import type { K0sLoadResult } from '../scenarios.js';
 
 const MODULE = fileURLToPath(new URL('../scenarios.js', import.meta.url));
 /** The field report's bundle: pause 3.9 (k0s v1.30), which containerd 1.7's built-in 3.8 is not. */
 const REFS = ['registry.k8s.io/pause:3.9', 'quay.io/k0sproject/kube-proxy:v1.30.14', 'quay.io/k0sproject/coredns:1.11.4'];
 
-describe('k0s node: airgap load --registry --containerd --configure-containerd', { skip: mountNamespaceSkip() }, () => {
+describe('k0s node: airgap load --registry --containerd --configure-containerd', () => {
   let gen: GeneratedImages;
   let reg: LabRegistry | undefined;
   let work: { dir: string; cleanup(): Promise<void> } | undefined;

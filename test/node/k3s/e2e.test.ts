@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { generateImages, startRegistry, type GeneratedImages, type LabRegistry } from '../../../scripts/lab/index.js';
 import { bundleFromLayout } from '../../helpers/lab-bundle.js';
 import { makeTempDir } from '../../helpers/make-bundle.js';
-import { assertNamespaceLab, inMountNamespace, mountNamespaceSkip } from '../../helpers/mount-namespace.js';
+import { assertNamespaceLab, inMountNamespace } from '../../helpers/mount-namespace.js';
 import type { K3sLoadResult } from '../scenarios.js';
 
 const MODULE = fileURLToPath(new URL('../scenarios.js', import.meta.url));
@@ -23,7 +23,7 @@ const MODULE = fileURLToPath(new URL('../scenarios.js', import.meta.url));
 const REFS = ['docker.io/rancher/mirrored-pause:3.6', 'docker.io/rancher/mirrored-coredns-coredns:1.12.0', 'registry.k8s.io/metrics-server/metrics-server:v0.7.2'];
 
 for (const flavour of ['k3s', 'rke2'] as const) {
-  describe(`${flavour} node: airgap load --registry --containerd --configure-containerd --autoload`, { skip: mountNamespaceSkip() }, () => {
+  describe(`${flavour} node: airgap load --registry --containerd --configure-containerd --autoload`, () => {
     let gen: GeneratedImages;
     let reg: LabRegistry | undefined;
     let work: { dir: string; cleanup(): Promise<void> } | undefined;

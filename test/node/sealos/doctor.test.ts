@@ -17,9 +17,10 @@ import type { CheckResult, DoctorReport } from '../../../src/doctor/index.js';
 import { startDistroContainerd, type DistroContainerd } from '../../helpers/distro-containerd.js';
 import { bundleFromLayout } from '../../helpers/lab-bundle.js';
 import { makeTempDir } from '../../helpers/make-bundle.js';
-import { labSkip, runCli } from '../../helpers/node-lab.js';
+import { runCli } from '../../helpers/node-lab.js';
+import { assertNamespaceLab } from '../../helpers/mount-namespace.js';
 
-describe('doctor on a Sealos node (image-cri-shim)', { skip: labSkip({ root: true }) }, () => {
+describe('doctor on a Sealos node (image-cri-shim)', () => {
   let work: { dir: string; cleanup(): Promise<void> };
   let reg: LabRegistry;
   let gen: GeneratedImages;
@@ -30,6 +31,7 @@ describe('doctor on a Sealos node (image-cri-shim)', { skip: labSkip({ root: tru
   let ctd: DistroContainerd | undefined;
 
   before(async () => {
+    await assertNamespaceLab();
     work = await makeTempDir('airgap-sealos-');
     const dir = work.dir;
     gen = await generateImages({ scale: 0.01 });
