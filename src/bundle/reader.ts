@@ -7,7 +7,7 @@ import { Annotation, type Descriptor } from '../oci/descriptor.js';
 import { digestOf, isDigest, type Digest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type ImageIndex, type ParsedManifest } from '../oci/manifest.js';
 import { isManifestMediaType, MediaType } from '../oci/media-type.js';
-import { isReference, parseReference } from '../oci/reference.js';
+import { sameReference } from '../oci/reference.js';
 import { BundleEntry, type BundleMetadata } from './metadata.js';
 import { BundleDamagedError, NotABundleError } from './reader-errors.js';
 import { MAX_METADATA_BYTES, parseBundleMetadata } from './reader-metadata.js';
@@ -58,12 +58,6 @@ export function namesOf(d: Descriptor): string[] {
     if (v && !out.includes(v)) out.push(v);
   }
   return out;
-}
-
-function sameReference(a: string, b: string): boolean {
-  if (a === b) return true;
-  if (!isReference(a) || !isReference(b)) return false;
-  return parseReference(a).toString() === parseReference(b).toString();
 }
 
 /**

@@ -14,7 +14,6 @@ import { readConfigFacts } from '../node/containerd/config-facts.js';
 import { gatherContainerdFacts } from '../node/containerd/facts.js';
 import { DEFAULT_HOSTS_DIR } from '../node/containerd/plan.js';
 import type { NodeDetection } from '../node/node.js';
-import { CrioNode } from '../node/crio/node.js';
 import { DockerNode } from '../node/docker/node.js';
 import { resolveNode } from '../node/resolve.js';
 import { detectRuntime, socketPath, type RuntimeFacts } from '../node/runtime.js';
@@ -158,9 +157,12 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     checks.push(...(await checkImages(ctx)));
   } else if (runtime.kind === 'cri-o') {
     // CRI-O reads its own files (registries.conf(.d), crio.conf(.d)): its checks replace containerd's.
-    const node = new CrioNode(opts.root !== undefined ? { root: opts.root } : {});
+    const { detection, node } = await resolveNode({
+      runtime: { kind: 'cri-o', source: 'detected', evidence: `kubelet uses CRI-O (${runtime.endpoint ?? ''}, from ${runtime.source})` },
+      ...(opts.root !== undefined ? { root: opts.root } : {}),
+    });
     ctx.nodeKind = node;
-    ctx.node = { distribution: 'kubeadm', source: 'detected', evidence: [`kubelet uses CRI-O (${runtime.endpoint ?? ''}, from ${runtime.source})`] };
+    ctx.node = detection;
     checks.push(check('node', 'node.kind', 'ok', `CRI-O node (kubelet's runtime endpoint ${runtime.endpoint ?? ''}, from ${runtime.source})`, undefined,
       { distribution: 'kubeadm', runtime: 'cri-o', source: 'detected', evidence: ctx.node.evidence }));
     checks.push(...(await node.checks(ctx)));

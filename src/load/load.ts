@@ -6,6 +6,7 @@ import { RegistryClient } from '../registry/client.js';
 import type { RegistryEvent } from '../registry/events.js';
 import { configureNode, type ConfigPhaseResult } from './configure.js';
 import { DockerNode } from '../node/docker/node.js';
+import { KubeadmNode } from '../node/kubeadm/node.js';
 import { resolveNode } from '../node/resolve.js';
 import { detectRuntime, socketPath } from '../node/runtime.js';
 import type { NodeDetection, NodeKind, Runtime } from '../node/node.js';
@@ -174,14 +175,10 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
       } : {}),
     }));
     if (node instanceof DockerNode && opts.configureContainerd && (await node.unit()) === undefined) throw node.missingUnitError();
-    if (node.runtime !== 'containerd' && (opts.configureContainerd?.configPath || opts.configureContainerd?.dropInPath || opts.configureContainerd?.hostsDir)) {
-      throw new LoadUsageError('ERR_LOAD_FLAG_DISTRIBUTION', `--containerd-config and --hosts-dir are for containerd; kubelet on this node uses ${node.title} (${detection.evidence[0] ?? detection.source})`,
-        node.runtime === 'cri-o' ? 'drop them: on CRI-O airgap writes /etc/containers/registries.conf.d/50-airgap.conf and /etc/crio/crio.conf.d/50-airgap.conf'
-          : 'drop them: on cri-dockerd airgap writes /etc/systemd/system/cri-docker.service.d/50-airgap.conf');
-    }
-    if (detection.distribution !== 'kubeadm' && (opts.configureContainerd?.configPath || opts.configureContainerd?.dropInPath || opts.configureContainerd?.hostsDir)) {
-      throw new LoadUsageError('ERR_LOAD_FLAG_DISTRIBUTION', `--containerd-config and --hosts-dir are for kubeadm nodes; this is a ${node.title} node (${detection.evidence[0] ?? detection.source})`,
-        `drop them: on ${node.title} airgap writes ${detection.distribution === 'k0s' ? 'a drop-in in /etc/k0s/containerd.d' : `/etc/rancher/${detection.distribution}/registries.yaml`}; or pass --distribution kubeadm if this is not a ${node.title} node`);
+    const c = opts.configureContainerd;
+    if (!(node instanceof KubeadmNode) && (c?.configPath || c?.dropInPath || c?.hostsDir)) {
+      throw new LoadUsageError('ERR_LOAD_FLAG_DISTRIBUTION', `--containerd-config and --hosts-dir are for kubeadm nodes with containerd; ${node.runtime === 'containerd' ? `this is a ${node.title} node` : `kubelet on this node uses ${node.title}`} (${detection.evidence[0] ?? detection.source})`,
+        `drop them: on ${node.title} airgap writes ${node.configures}${node.runtime === 'containerd' ? `; or pass --distribution kubeadm if this is not a ${node.title} node` : ''}`);
     }
   }
 

@@ -80,6 +80,8 @@ export interface NodeKind {
   readonly runtime: Runtime;
   /** For people: "k3s", "RKE2", "k0s", "kubeadm (containerd)", "CRI-O", "Docker Engine (cri-dockerd)". */
   readonly title: string;
+  /** What --configure writes on this node, for messages ("/etc/rancher/k3s/registries.yaml"). */
+  readonly configures: string;
   /** Where the node's containerd listens (containerd nodes; '' elsewhere). */
   readonly containerdSocket: string;
   /** The ctr that matches the node's containerd when the plain one is not on PATH ("k3s ctr"). */

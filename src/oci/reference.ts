@@ -266,3 +266,10 @@ export function isReference(input: string): boolean {
     return false;
   }
 }
+
+/** Do two references name the same image once normalized (pause:3.9 = docker.io/library/pause:3.9)? Non-references only equal themselves. */
+export function sameReference(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (!isReference(a) || !isReference(b)) return false;
+  return parseReference(a).toString() === parseReference(b).toString();
+}

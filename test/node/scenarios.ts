@@ -22,7 +22,8 @@ export interface CliRun {
   stderr: string;
 }
 
-async function airgap(args: string[]): Promise<CliRun> {
+/** `airgap ARGS` inside the namespace, as a user runs it. */
+export async function airgap(args: string[]): Promise<CliRun> {
   const r = await execa('node', [CLI, ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', CI: '1' } });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
@@ -253,7 +254,8 @@ export interface DoctorFixResult {
   after: DoctorReportLite;
 }
 
-async function doctor(args: string[]): Promise<DoctorReportLite> {
+/** `airgap doctor ARGS --json`, parsed. */
+export async function doctor(args: string[]): Promise<DoctorReportLite> {
   const r = await airgap(['doctor', ...args, '--json']);
   try {
     return JSON.parse(r.stdout) as DoctorReportLite;

@@ -6,11 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
 import { check, type CheckResult } from '../check.js';
 import type { NodeCheckContext } from '../check-context.js';
 import type { HostEntry } from '../containerd/hosts-file.js';
-import { dispatcherFor, manifestUrl, probeManifest, type ProbeResult } from '../containerd/mirror-probe.js';
+import { probeHost, type HostVerdict } from '../containerd/checks/mirrors.js';
 import { getPath, parseToml } from '../containerd/toml.js';
 import { readOptional } from '../file-change.js';
 import type { CrioNode } from './node.js';
@@ -42,37 +41,6 @@ function hostsOf(m: RegistryMirror, certsDir: string): HostEntry[] {
   const path = m.location.slice(host.length);
   const https: HostEntry = { url: `https://${host}/v2${path}`, capabilities: ['pull', 'resolve'], overridePath: true, ca, skipVerify: m.insecure };
   return m.insecure ? [https, { ...https, url: `http://${host}/v2${path}` }] : [https];
-}
-
-interface Verdict {
-  url: string;
-  served: number;
-  missing: { image: string; why: string }[];
-  down?: string;
-}
-
-async function probe(ctx: NodeCheckContext, registry: string, host: HostEntry): Promise<Verdict> {
-  const dispatcher = await dispatcherFor(host, ctx.opts.timeoutMs ?? 5000);
-  const images = ctx.bundle!.images.filter((i) => i.ref.registry === registry);
-  const v: Verdict = { url: host.url, served: 0, missing: [] };
-  const limit = pLimit(4);
-  try {
-    const results = await Promise.all(images.map((img) => limit(async (): Promise<[typeof img, ProbeResult]> =>
-      [img, await probeManifest(dispatcher, manifestUrl(host, registry, img.ref.repository, img.ref.tag ?? img.ref.digest ?? 'latest'))])));
-    for (const [img, r] of results) {
-      const accepted = [img.descriptor.digest, img.reduced?.descriptor.digest ?? ''];
-      if (r.error !== undefined) {
-        v.down ??= r.error;
-        v.missing.push({ image: img.name, why: r.error });
-      } else if (r.status !== 200) v.missing.push({ image: img.name, why: `HTTP ${r.status}` });
-      else if (r.digest !== undefined && !accepted.includes(r.digest)) v.missing.push({ image: img.name, why: `serves ${r.digest}, the bundle has ${img.descriptor.digest}` });
-      else v.served++;
-    }
-    if (v.down !== undefined && v.served > 0) delete v.down;
-  } finally {
-    await dispatcher.close();
-  }
-  return v;
 }
 
 export async function crioChecks(node: CrioNode, ctx: NodeCheckContext): Promise<CheckResult[]> {
@@ -114,29 +82,29 @@ export async function crioChecks(node: CrioNode, ctx: NodeCheckContext): Promise
         fix));
       continue;
     }
-    const verdicts: Verdict[] = [];
+    const verdicts: HostVerdict[] = [];
     for (const m of entry.mirrors) {
       for (const h of hostsOf(m, certsDir)) {
-        const v = await probe(ctx, registry, h);
+        const v = await probeHost(ctx, registry, h);
         verdicts.push(v);
         if (v.down === undefined) break; // the scheme answered: no http fallback
       }
     }
     const best = verdicts.find((v) => v.missing.length === 0);
     if (best) {
-      out.push(check('mirrors', id, 'ok', `${best.url} serves all ${best.served} bundle image(s) of ${registry} with the bundle's digests (${entry.file})`, undefined,
-        { file: entry.file, mirror: best.url }));
+      out.push(check('mirrors', id, 'ok', `${best.host.url} serves all ${best.served} bundle image(s) of ${registry} with the bundle's digests (${entry.file})`, undefined,
+        { file: entry.file, mirror: best.host.url }));
       continue;
     }
     const down = verdicts.filter((v) => v.down !== undefined);
     if (down.length === verdicts.length) {
-      out.push(check('mirrors', id, 'fail', `the mirror for ${registry} does not answer (${down.map((v) => `${v.url}: ${v.down}`).join('; ')}): pulls fall back to ${entry.location} (the internet)`,
+      out.push(check('mirrors', id, 'fail', `the mirror for ${registry} does not answer (${down.map((v) => `${v.host.url}: ${v.down}`).join('; ')}): pulls fall back to ${entry.location} (the internet)`,
         `start the node registry (or airgap serve ${bundle} --addr HOST:PORT) at the location in ${entry.file}, or point it at one that runs`, { file: entry.file }));
       continue;
     }
     const v = verdicts.reduce((a, b) => (b.served > a.served ? b : a));
-    out.push(check('mirrors', id, 'fail', `${v.url} lacks ${v.missing.length} of ${count} bundle image(s) of ${registry}: ${v.missing.slice(0, 5).map((m) => `${m.image} (${m.why})`).join(', ')}${v.missing.length > 5 ? ', …' : ''}; those pulls fall back to the internet`,
-      `load them: airgap load ${bundle} --registry <the registry behind ${v.url}>`, { file: entry.file, missing: v.missing }));
+    out.push(check('mirrors', id, 'fail', `${v.host.url} lacks ${v.missing.length} of ${count} bundle image(s) of ${registry}: ${v.missing.slice(0, 5).map((m) => `${m.image} (${m.why})`).join(', ')}${v.missing.length > 5 ? ', …' : ''}; those pulls fall back to the internet`,
+      `load them: airgap load ${bundle} --registry <the registry behind ${v.host.url}>`, { file: entry.file, missing: v.missing }));
   }
   return out;
 }

@@ -52,6 +52,7 @@ export class CrioNode implements NodeKind {
   readonly distribution = 'kubeadm' as const;
   readonly runtime = 'cri-o' as const;
   readonly title = 'CRI-O';
+  readonly configures = '/etc/containers/registries.conf.d/50-airgap.conf and /etc/crio/crio.conf.d/50-airgap.conf';
   readonly containerdSocket = '';
   readonly containerdConfig = '';
   readonly etcContainers: string;
@@ -59,7 +60,7 @@ export class CrioNode implements NodeKind {
   readonly registriesDropIn: string;
   readonly crioDropIn: string;
 
-  constructor(private readonly opts: CrioNodeOptions = {}) {
+  constructor(opts: CrioNodeOptions = {}) {
     const root = opts.root ?? '/';
     this.etcContainers = join(root, 'etc/containers');
     this.etcCrio = join(root, 'etc/crio');

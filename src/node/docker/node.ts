@@ -63,6 +63,7 @@ export class DockerNode implements NodeKind {
   readonly distribution = 'kubeadm' as const;
   readonly runtime = 'docker' as const;
   readonly title = 'Docker Engine (cri-dockerd)';
+  readonly configures = '/etc/systemd/system/cri-docker.service.d/50-airgap.conf';
   readonly containerdSocket = '';
   readonly containerdConfig = '';
   readonly dropInDir: string;
@@ -70,7 +71,7 @@ export class DockerNode implements NodeKind {
   /** Where the unit file may be, in systemd's order. */
   readonly unitPaths: string[];
 
-  constructor(private readonly opts: DockerNodeOptions = {}) {
+  constructor(opts: DockerNodeOptions = {}) {
     const root = opts.root ?? '/';
     this.dropInDir = join(root, 'etc/systemd/system', `${CRI_DOCKERD_UNIT}.d`);
     this.dropInPath = join(this.dropInDir, '50-airgap.conf');

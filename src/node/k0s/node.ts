@@ -39,6 +39,7 @@ export class K0sNode implements NodeKind {
   readonly distribution = 'k0s' as const;
   readonly runtime = 'containerd' as const;
   readonly title = 'k0s';
+  readonly configures = 'a drop-in in /etc/k0s/containerd.d and hosts.toml files in /etc/k0s/containerd.d/certs.d';
   readonly containerdSocket: string;
   readonly containerdConfig: string;
   readonly ctrFallback = ['k0s', 'ctr'];

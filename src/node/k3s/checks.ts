@@ -9,7 +9,9 @@ import { check, type CheckResult } from '../check.js';
 import type { NodeCheckContext } from '../check-context.js';
 import { releaseIn } from '../release.js';
 import { readRegistries, type RegistriesFacts } from './registries-yaml.js';
-import { readText, samePause, WILDCARD_BROKEN, type K3sNode } from './node.js';
+import { readOptional } from '../file-change.js';
+import { sameReference } from '../../oci/reference.js';
+import { WILDCARD_BROKEN, type K3sNode } from './node.js';
 
 async function mtime(path: string): Promise<number | undefined> {
   try {
@@ -26,7 +28,7 @@ export async function k3sChecks(node: K3sNode, ctx: NodeCheckContext): Promise<C
   const bundle = ctx.bundle?.path ?? 'BUNDLE';
   const configure = `airgap load ${bundle} --registry URL --configure-containerd (writes one explicit entry per bundle registry into ${file})`;
   const restart = await node.restartCommand();
-  const text = await readText(file);
+  const text = await readOptional(file).catch(() => null);
   let facts: RegistriesFacts | undefined;
   try {
     facts = readRegistries(text, file);
@@ -85,9 +87,9 @@ export async function k3sChecks(node: K3sNode, ctx: NodeCheckContext): Promise<C
   const pause = await node.pauseImage();
   const want = ctx.bundle?.pause?.name;
   if (want !== undefined && pause.image !== undefined) {
-    if (samePause(pause.image, want)) out.push(check('node', `${id}.pause-image`, 'ok', `${node.title} uses ${pause.image} (${pause.source}), the bundle's pause`));
+    if (sameReference(pause.image, want)) out.push(check('node', `${id}.pause-image`, 'ok', `${node.title} uses ${pause.image} (${pause.source}), the bundle's pause`));
     else {
-      const served = ctx.bundle!.images.some((i) => samePause(i.name, pause.image!));
+      const served = ctx.bundle!.images.some((i) => sameReference(i.name, pause.image!));
       out.push(check('node', `${id}.pause-image`, served ? 'warn' : 'fail',
         `${node.title} uses ${pause.image} as sandbox image (${pause.source}), but the bundle's pause is ${want}${served ? `; ${pause.image} is in the bundle too, so pods start` : `: every pod's sandbox pulls ${pause.image} from the internet`}`,
         `add \`pause-image: ${want}\` to ${join(node.configDir, 'config.yaml')} and ${restart}`, { runtime: pause.image, bundle: want }));

@@ -4,10 +4,10 @@
  * belong in /etc/rancher/{k3s,rke2}/registries.yaml and the sandbox image in the `pause-image`
  * setting. Archives in <data-dir>/agent/images/ are imported (and pinned) at every start.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseReference } from '../../oci/reference.js';
+import { sameReference } from '../../oci/reference.js';
 import type { CheckResult } from '../check.js';
 import type { NodeCheckContext } from '../check-context.js';
 import { mirrorHostUrl, normalizeMirrorUrl, normalizeRegistry } from '../containerd/hosts-toml.js';
@@ -16,7 +16,7 @@ import { needMirror } from '../errors.js';
 import type { ImagesDir, NodeConfigPlan, NodeConfigRequest, NodeKind } from '../node.js';
 import { distributionPause, releaseOfBinary, type NodeRelease } from '../release.js';
 import { k3sChecks } from './checks.js';
-import { mergeRegistries } from './registries-yaml.js';
+import { mergeRegistries, readRegistries } from './registries-yaml.js';
 
 export type K3sFlavour = 'k3s' | 'rke2';
 
@@ -36,6 +36,7 @@ export class K3sNode implements NodeKind {
   readonly distribution: K3sFlavour;
   readonly runtime = 'containerd' as const;
   readonly title: string;
+  readonly configures: string;
   readonly containerdSocket: string;
   readonly containerdConfig: string;
   readonly ctrFallback: string[];
@@ -52,6 +53,7 @@ export class K3sNode implements NodeKind {
     this.title = flavour === 'k3s' ? 'k3s' : 'RKE2';
     this.configDir = join(root, 'etc/rancher', flavour);
     this.registriesFile = join(this.configDir, 'registries.yaml');
+    this.configures = `${join('/etc/rancher', flavour, 'registries.yaml')} (one mirror entry per bundle registry)`;
     this.dataDir = join(root, 'var/lib/rancher', flavour);
     this.containerdSocket = opts.socket ?? join(root, 'run/k3s/containerd/containerd.sock');
     this.containerdConfig = join(this.dataDir, 'agent/etc/containerd/config.toml');
@@ -131,7 +133,7 @@ export class K3sNode implements NodeKind {
     const notes = [
       `${this.title} writes ${this.containerdConfig} and the hosts.toml files in ${this.certsDir} from ${this.registriesFile} at every start: airgap writes neither`,
     ];
-    const facts = (await import('./registries-yaml.js')).readRegistries(merged.text, this.registriesFile);
+    const facts = readRegistries(merged.text, this.registriesFile);
     if (facts.wildcard) {
       const release = await this.release();
       warnings.push(
@@ -140,7 +142,7 @@ export class K3sNode implements NodeKind {
       );
     }
     const pause = await this.pauseImage();
-    if (req.sandboxImage !== undefined && pause.image !== undefined && !samePause(pause.image, req.sandboxImage)) {
+    if (req.sandboxImage !== undefined && pause.image !== undefined && !sameReference(pause.image, req.sandboxImage)) {
       warnings.push(
         `${this.title} uses ${pause.image} as its sandbox image (${pause.source}), but the bundle's pause is ${req.sandboxImage}: ` +
           `add \`pause-image: ${req.sandboxImage}\` to ${join(this.configDir, 'config.yaml')} and restart ${this.title}, or pack ${pause.image} into the bundle`,
@@ -179,15 +181,3 @@ export class K3sNode implements NodeKind {
   }
 }
 
-export function samePause(a: string, b: string): boolean {
-  try {
-    return parseReference(a).toString() === parseReference(b).toString();
-  } catch {
-    return a === b;
-  }
-}
-
-/** For checks: the text of a file, or null. */
-export async function readText(path: string): Promise<string | null> {
-  return readFile(path, 'utf8').catch(() => null);
-}

@@ -25,6 +25,7 @@ export class KubeadmNode implements NodeKind {
   readonly distribution = 'kubeadm' as const;
   readonly runtime = 'containerd' as const;
   readonly title = 'kubeadm (containerd)';
+  readonly configures = "hosts.toml files under containerd's config_path and its sandbox image";
   readonly containerdSocket: string;
   readonly containerdConfig: string;
 

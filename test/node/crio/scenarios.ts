@@ -12,30 +12,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CLI } from '../../helpers/cli.js';
-
-export interface CliRun {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function airgap(args: string[]): Promise<CliRun> {
-  const r = await execa('node', [CLI, ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', CI: '1' } });
-  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
+import { airgap, doctor, type CliRun, type DoctorReportLite } from '../scenarios.js';
 
 export interface CrioLoadArg {
   bundle: string;
   registryUrl: string;
   /** The image references the bundle holds (pulled by name at the end). */
   refs: string[];
-}
-
-export interface DoctorReportLite {
-  ok: boolean;
-  summary: { ok: number; warn: number; fail: number };
-  checks: { id: string; status: string; message: string; fix?: string }[];
 }
 
 export interface PodmanPull {
@@ -66,15 +49,6 @@ function files(dir: string): Record<string, string> {
   };
   walk(dir);
   return out;
-}
-
-async function doctor(args: string[]): Promise<DoctorReportLite> {
-  const r = await airgap(['doctor', ...args, '--json']);
-  try {
-    return JSON.parse(r.stdout) as DoctorReportLite;
-  } catch {
-    throw new Error(`airgap doctor printed no report (exit ${r.exitCode}): ${r.stderr}`);
-  }
 }
 
 export async function crioLoad(arg: CrioLoadArg): Promise<CrioLoadResult> {

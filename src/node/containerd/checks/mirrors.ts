@@ -14,14 +14,16 @@ async function dirs(dir: string): Promise<string[]> {
   }
 }
 
-interface HostVerdict {
+/** What one mirror host serves of a registry's bundle images (by tag, compared by digest). */
+export interface HostVerdict {
   host: HostEntry;
   served: number;
   missing: { image: string; why: string }[];
   down?: string;
 }
 
-async function probeHost(ctx: DoctorContext, registry: string, host: HostEntry): Promise<HostVerdict> {
+/** Ask one mirror host for every bundle image of `registry`, as the runtime would. Shared by containerd's and CRI-O's checks. */
+export async function probeHost(ctx: Pick<DoctorContext, 'opts' | 'bundle'>, registry: string, host: HostEntry): Promise<HostVerdict> {
   const timeout = ctx.opts.timeoutMs ?? 5000;
   const dispatcher = await dispatcherFor(host, timeout);
   const images = ctx.bundle!.images.filter((i) => i.ref.registry === registry);

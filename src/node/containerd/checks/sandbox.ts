@@ -1,16 +1,9 @@
 import { describeKey, keysForVersion } from '../keys.js';
 import { kubernetesImages } from '../../../kubernetes/image-set.js';
-import { parseReference } from '../../../oci/reference.js';
+import { sameReference } from '../../../oci/reference.js';
 import { check, type CheckResult } from '../../check.js';
 import type { NodeCheckContext as DoctorContext } from '../../check-context.js';
 
-function same(a: string, b: string): boolean {
-  try {
-    return parseReference(a).toString() === parseReference(b).toString();
-  } catch {
-    return a === b;
-  }
-}
 
 /** The pause image the Kubernetes version's kubeadm expects (undefined when unknown). */
 export function kubernetesPause(version: string, distribution: string): string | undefined {
@@ -37,13 +30,13 @@ export function checkSandbox(ctx: DoctorContext): CheckResult[] {
   const wanted = k8s ? kubernetesPause(k8s.version, k8s.distribution) : undefined;
   const key = describeKey(keysForVersion(ctx.config?.version).sandboxImage);
   const bundle = ctx.bundle?.path ?? 'BUNDLE';
-  const present = (ref: string): boolean => (ctx.containerd?.images ?? []).some((i) => same(i.name, ref));
+  const present = (ref: string): boolean => (ctx.containerd?.images ?? []).some((i) => sameReference(i.name, ref));
 
   if (used === undefined) {
     out.push(check('sandbox', 'sandbox.image', 'warn', 'cannot tell which sandbox image containerd uses (no CRI answer, no setting, unknown version)',
       pause ? `set ${key} = "${pause}" and restart containerd` : `set ${key} explicitly and restart containerd`));
-  } else if (pause !== undefined && !same(used, pause)) {
-    const served = ctx.bundle!.images.some((i) => same(i.name, used));
+  } else if (pause !== undefined && !sameReference(used, pause)) {
+    const served = ctx.bundle!.images.some((i) => sameReference(i.name, used));
     const local = present(used);
     out.push(check('sandbox', 'sandbox.image', served || local ? 'warn' : 'fail',
       `containerd uses ${used} (${where}) as sandbox image, but the bundle has ${pause}` +
@@ -56,7 +49,7 @@ export function checkSandbox(ctx: DoctorContext): CheckResult[] {
   }
   if (wanted !== undefined && k8s) {
     const have = pause ?? used;
-    if (have !== undefined && !same(have, wanted)) {
+    if (have !== undefined && !sameReference(have, wanted)) {
       out.push(check('sandbox', 'sandbox.kubernetes', 'warn',
         `Kubernetes ${k8s.version} (from ${k8s.source}) expects ${wanted}, but ${pause ? 'the bundle has' : 'containerd uses'} ${have}: kubeadm preflight warns and pre-pulls ${wanted}`,
         pause ? `pack a bundle for ${k8s.version} (airgap pack --kubernetes ${k8s.version}), or add ${wanted} to it` : `set ${key} = "${wanted}" and restart containerd`,
