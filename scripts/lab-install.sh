@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real components the tests run: the distribution registry,
 # containerd + ctr, Docker Engine (docker.io 20.10), skopeo (the interop oracle), podman (the CRI-O oracle), htpasswd, openssl,
-# ip and unshare, and curl and GNU time for the benchmarks (npm run bench). Idempotent: does nothing when everything is already
+# ip and unshare, zstd and gzip (to make the .tar.zst / .tar.gz image archives k3s and RKE2 publish), and curl and GNU time
+# for the benchmarks (npm run bench). Idempotent: does nothing when everything is already
 # there. Nothing is started or enabled; tests start what they need as plain processes.
 set -euo pipefail
 
-packages=(docker-registry skopeo containerd docker.io podman apache2-utils openssl iproute2 util-linux ca-certificates tar curl time)
+packages=(docker-registry skopeo containerd docker.io podman apache2-utils openssl iproute2 util-linux ca-certificates tar zstd gzip curl time)
 
 missing=()
 for p in "${packages[@]}"; do
