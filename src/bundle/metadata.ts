@@ -5,6 +5,8 @@ export const BundleEntry = {
   Metadata: 'airgap-bundle.json',
   OciLayout: 'oci-layout',
   Index: 'index.json',
+  /** the docker-archive index (`docker load`), for one platform: ./docker-manifest.ts */
+  DockerManifest: 'manifest.json',
   BlobsDir: 'blobs',
 } as const;
 
@@ -21,6 +23,8 @@ export interface BundlePlatformEntry {
   digest: Digest;
   /** false: left out on purpose by the platform filter; its absence is not damage */
   included: boolean;
+  /** pack --oci-media-types: the upstream digest this manifest was rewritten from */
+  convertedFrom?: Digest;
 }
 
 export interface BundleImage {
@@ -35,6 +39,27 @@ export interface BundleImage {
   source?: string;
   /** only for indexes */
   platforms?: BundlePlatformEntry[];
+  /** pack --oci-media-types: the upstream digest of the top manifest this one was rewritten from (absent when unchanged) */
+  convertedFrom?: Digest;
+}
+
+/**
+ * How the manifests' media types relate to upstream's: "upstream" (every manifest and index byte
+ * for byte as the registry served it, digests unchanged), or "oci-converted" (pack
+ * --oci-media-types: Docker manifest lists and manifests rewritten with OCI media types, under new
+ * digests; configs and layers unchanged). Bundles from before this field are "upstream".
+ */
+export type BundleMediaTypes = 'upstream' | 'oci-converted';
+export const BUNDLE_MEDIA_TYPES: readonly BundleMediaTypes[] = ['upstream', 'oci-converted'];
+
+/** What the bundle's manifest.json (docker load) holds. */
+export interface BundleDocker {
+  /** the one platform it names each image for: "linux/amd64" */
+  platform: string;
+  /** references (index.json names) manifest.json loads */
+  images: string[];
+  /** references it leaves out: no manifest for that platform in the bundle (or foreign layers) */
+  missing: string[];
 }
 
 /** An airgap executable carried next to the OCI layout (airgap pack --include-loader). */
@@ -59,4 +84,8 @@ export interface BundleMetadata {
   blobs: { count: number; size: number; sizeWithoutDedup: number };
   /** executables that load this bundle on a node without Node.js (outside the OCI layout) */
   loaders?: BundleLoader[];
+  /** absent in bundles from before it was recorded: "upstream" */
+  mediaTypes?: BundleMediaTypes;
+  /** manifest.json; absent in bundles from before airgap wrote one */
+  docker?: BundleDocker;
 }

@@ -1,6 +1,6 @@
 import { CheckError } from '../errors.js';
 import { isDigest } from '../oci/digest.js';
-import { BUNDLE_FORMAT_VERSION, type BundleImage, type BundleLoader, type BundleMetadata, type BundlePlatformEntry } from './metadata.js';
+import { BUNDLE_FORMAT_VERSION, BUNDLE_MEDIA_TYPES, type BundleDocker, type BundleImage, type BundleLoader, type BundleMediaTypes, type BundleMetadata, type BundlePlatformEntry } from './metadata.js';
 
 /** airgap-bundle.json that is not valid JSON or breaks docs/bundle-format.md. */
 export class InvalidBundleMetadataError extends CheckError {
@@ -31,7 +31,7 @@ function parsePlatforms(v: unknown, where: string): BundlePlatformEntry[] {
     if (typeof p.platform !== 'string' || !p.platform) throw new InvalidBundleMetadataError(`${w}.platform is missing`);
     if (!isDigest(p.digest)) throw new InvalidBundleMetadataError(`${w}.digest ${JSON.stringify(p.digest)} is not a digest`);
     if (typeof p.included !== 'boolean') throw new InvalidBundleMetadataError(`${w}.included is not true or false`);
-    return { platform: p.platform, digest: p.digest, included: p.included };
+    return { platform: p.platform, digest: p.digest, included: p.included, ...convertedFrom(p.convertedFrom, w) };
   });
 }
 
@@ -46,7 +46,35 @@ function parseImage(v: unknown, i: number): BundleImage {
   if (typeof v.role === 'string') img.role = v.role;
   if (typeof v.source === 'string') img.source = v.source;
   if (v.platforms !== undefined) img.platforms = parsePlatforms(v.platforms, w);
+  Object.assign(img, convertedFrom(v.convertedFrom, w));
   return img;
+}
+
+/** `convertedFrom` (pack --oci-media-types): absent, or the upstream digest. */
+function convertedFrom(v: unknown, where: string): Pick<BundleImage, 'convertedFrom'> {
+  if (v === undefined) return {};
+  if (!isDigest(v)) throw new InvalidBundleMetadataError(`${where}.convertedFrom ${JSON.stringify(v)} is not a digest`);
+  return { convertedFrom: v };
+}
+
+function isStringList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+function parseMediaTypes(v: unknown): BundleMediaTypes | undefined {
+  if (v === undefined) return undefined;
+  if (!BUNDLE_MEDIA_TYPES.includes(v as BundleMediaTypes)) {
+    throw new InvalidBundleMetadataError(`mediaTypes ${JSON.stringify(v)} is not one of ${BUNDLE_MEDIA_TYPES.map((m) => `"${m}"`).join(', ')}`);
+  }
+  return v as BundleMediaTypes;
+}
+
+function parseDocker(v: unknown): BundleDocker | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v) || typeof v.platform !== 'string' || !v.platform || !isStringList(v.images) || !isStringList(v.missing)) {
+    throw new InvalidBundleMetadataError('docker must be {"platform", "images": [references], "missing": [references]}');
+  }
+  return { platform: v.platform, images: v.images, missing: v.missing };
 }
 
 /** Parse and validate airgap-bundle.json from untrusted bytes. */
@@ -102,6 +130,8 @@ export function parseBundleMetadata(bytes: Buffer): BundleMetadata {
       return { platform: l.platform, name: l.name, size: l.size, digest: l.digest as BundleLoader['digest'] };
     });
   }
+  const mediaTypes = parseMediaTypes(doc.mediaTypes);
+  const docker = parseDocker(doc.docker);
   return {
     formatVersion: doc.formatVersion,
     tool: { name: tool.name, version: tool.version },
@@ -111,5 +141,7 @@ export function parseBundleMetadata(bytes: Buffer): BundleMetadata {
     images,
     blobs: { count: b.count, size: b.size, sizeWithoutDedup: b.sizeWithoutDedup },
     ...(loaders ? { loaders } : {}),
+    ...(mediaTypes ? { mediaTypes } : {}),
+    ...(docker ? { docker } : {}),
   };
 }

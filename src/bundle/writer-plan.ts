@@ -7,12 +7,12 @@ import { planTarLayout, type TarLayout, type TarLayoutEntry } from './tar-layout
 
 /**
  * The whole bundle, planned before any layer moves (docs/bundle-format.md): metadata, oci-layout,
- * index.json, every manifest, every config, then every layer, each blob once. Entries with `data`
+ * index.json, manifest.json (docker load), every manifest, every config, then every layer, each blob once. Entries with `data`
  * are held in memory (all small); entries with `file` (the executables of --include-loader, ~100 MiB
  * each) are copied from their file by the writer; layers are streamed into place by a writer.
  */
 
-export type PlannedEntryKind = 'metadata' | 'oci-layout' | 'index' | 'loader' | 'manifest' | 'config' | 'layer';
+export type PlannedEntryKind = 'metadata' | 'oci-layout' | 'index' | 'docker-manifest' | 'loader' | 'manifest' | 'config' | 'layer';
 
 export interface PlannedEntry extends TarLayoutEntry {
   readonly kind: PlannedEntryKind;
@@ -57,6 +57,8 @@ export interface BundlePlanInput {
   manifests: readonly BundleBlobWithData[];
   configs: readonly BundleBlobWithData[];
   layers: readonly Descriptor[];
+  /** manifest.json, the docker-archive index for `docker load` (./docker-manifest.ts), right after index.json */
+  dockerManifest?: Buffer;
   /** executables carried outside the OCI layout (metadata.loaders lists them), mode 0755 */
   loaders?: readonly BundlePlanFile[];
   /** seconds since the epoch, for every tar header */
@@ -117,6 +119,8 @@ export function planBundle(input: BundlePlanInput): BundlePlan {
   pending.push({ name: BundleEntry.OciLayout, size: OCI_LAYOUT_BYTES.byteLength, kind: 'oci-layout', data: OCI_LAYOUT_BYTES });
   const index = encodeIndexJson(input.images);
   pending.push({ name: BundleEntry.Index, size: index.byteLength, kind: 'index', data: index });
+  const docker = input.dockerManifest;
+  if (docker) pending.push({ name: BundleEntry.DockerManifest, size: docker.byteLength, kind: 'docker-manifest', data: docker });
   for (const l of input.loaders ?? []) pending.push({ name: l.name, size: l.size, kind: 'loader', file: { path: l.path, digest: l.digest }, mode: 0o755 });
 
   const seen = new Set<string>();

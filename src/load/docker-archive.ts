@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { BundleReader } from '../bundle/reader.js';
-import { blobPath } from '../bundle/metadata.js';
+import { blobPath, BundleEntry } from '../bundle/metadata.js';
 import { encodeTarHeader, TAR_END_SIZE, tarPadding } from '../bundle/tar-header.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import { dockerManifestJson, type DockerArchiveImage } from '../bundle/docker-manifest.js';
 
 /**
  * A docker-archive (the `docker save` format) of one image's single-platform content, built on the
@@ -17,22 +17,8 @@ import type { Descriptor } from '../oci/descriptor.js';
  * image at all.
  */
 
-export interface DockerArchiveImage {
-  /** tagged references (registry.k8s.io/pause:3.9); all name the same image; may be empty (untagged) */
-  repoTags: readonly string[];
-  config: Descriptor;
-  /** in the manifest's order (base first) */
-  layers: readonly Descriptor[];
-}
-
-/** manifest.json for these images, with the file paths the archive uses (blobs/sha256/<hex>, as docker 25 writes). */
-export function dockerManifestJson(images: readonly DockerArchiveImage[]): Buffer {
-  return Buffer.from(JSON.stringify(images.map((i) => ({
-    Config: blobPath(i.config.digest),
-    RepoTags: [...i.repoTags],
-    Layers: i.layers.map((l) => blobPath(l.digest)),
-  }))));
-}
+export type { DockerArchiveImage } from '../bundle/docker-manifest.js';
+export { dockerManifestJson } from '../bundle/docker-manifest.js';
 
 export function dockerArchive(reader: BundleReader, images: readonly DockerArchiveImage[], opts: { signal?: AbortSignal } = {}): Readable {
   const mtime = 0;
@@ -58,7 +44,7 @@ export function dockerArchive(reader: BundleReader, images: readonly DockerArchi
         if (pad) yield Buffer.alloc(pad);
       }
     }
-    yield* file('manifest.json', dockerManifestJson(images));
+    yield* file(BundleEntry.DockerManifest, dockerManifestJson(images));
     yield Buffer.alloc(TAR_END_SIZE);
   }
   return Readable.from(generate(), { objectMode: false });

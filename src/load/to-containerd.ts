@@ -2,7 +2,7 @@ import type { BundleReader } from '../bundle/reader.js';
 import { AirgapError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { isIndexMediaType } from '../oci/media-type.js';
-import { formatPlatform, platformCompatible, type Platform } from '../oci/platform.js';
+import { formatPlatform, hostPlatform, platformCompatible, type Platform } from '../oci/platform.js';
 import { Ctr, findCtr, findSocket, PINNED_LABEL, type CtrImage } from '../node/containerd/ctr.js';
 import { ContainerdError } from './errors.js';
 import type { LoadEvent } from './events.js';
@@ -12,6 +12,7 @@ import { ociArchive } from './oci-archive.js';
 /** load's second half: every image into containerd's k8s.io namespace, the pause image pinned. */
 
 export { PINNED_LABEL } from '../node/containerd/ctr.js';
+export { hostPlatform } from '../oci/platform.js';
 
 export interface ContainerdImageResult {
   image: string;
@@ -52,12 +53,6 @@ export interface ContainerdPhaseOptions {
   emit(e: LoadEvent): void;
 }
 
-/** This machine's platform as containerd names it. */
-export function hostPlatform(): Platform {
-  const arch: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  const architecture = arch[process.arch] ?? process.arch;
-  return { os: process.platform === 'win32' ? 'windows' : process.platform, architecture, ...(architecture === 'arm' ? { variant: 'v7' } : {}) };
-}
 
 /** What to import for one image: the root (original or reduced index), the platform, the blobs. */
 interface ImportPlan {

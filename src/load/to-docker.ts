@@ -6,11 +6,11 @@ import { AirgapError } from '../errors.js';
 import { isSocket } from '../node/containerd/ctr.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { isNonDistributableMediaType } from '../oci/media-type.js';
-import { formatPlatform, platformCompatible, platformMatches, type Platform } from '../oci/platform.js';
+import { formatPlatform, hostPlatform, platformCompatible, platformMatches, type Platform } from '../oci/platform.js';
 import { dockerArchive } from './docker-archive.js';
+import { dockerRepoTag } from '../bundle/docker-manifest.js';
 import { DockerError } from './errors.js';
 import type { LoadEvent } from './events.js';
-import { hostPlatform } from './to-containerd.js';
 
 /**
  * load into Docker Engine (a node whose kubelet talks to cri-dockerd): every image, one platform,
@@ -267,10 +267,10 @@ export async function planDockerImage(reader: BundleReader, image: LoadImage, wa
           ? formatPlatform({ os: c.os, architecture: c.architecture, ...(typeof c.variant === 'string' && c.variant ? { variant: c.variant } : {}) })
           : formatPlatform(want);
       }
-      const { ref } = image;
+      const tag = dockerRepoTag(image.ref);
       return {
         image,
-        ...(ref.tag ? { tag: `${ref.name}:${ref.tag}` } : {}),
+        ...(tag ? { tag } : {}),
         manifest: desc,
         config: m.config,
         layers: m.layers,

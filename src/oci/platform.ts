@@ -301,3 +301,10 @@ export function formatSelection(sel: PlatformSelection): string {
 }
 
 export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
+
+/** This machine's platform as containerd names it (what `ctr import` keeps and Docker runs by default). */
+export function hostPlatform(): Platform {
+  const arch: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  const architecture = arch[process.arch] ?? process.arch;
+  return { os: process.platform === 'win32' ? 'windows' : process.platform, architecture, ...(architecture === 'arm' ? { variant: 'v7' } : {}) };
+}

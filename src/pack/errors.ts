@@ -81,3 +81,13 @@ export class LockFileError extends UsageError {
     });
   }
 }
+
+/** --docker-platform names a platform the bundle will not hold: manifest.json would name no image. */
+export class DockerPlatformNotPackedError extends UsageError {
+  constructor(docker: string, packed: string) {
+    super('ERR_DOCKER_PLATFORM_NOT_PACKED', `--docker-platform ${docker} is not among the platforms packed (${packed}): manifest.json (docker load) would name no image`, {
+      hint: `add it to --platform (e.g. --platform ${packed},${docker}), or choose one of ${packed}`,
+      details: { dockerPlatform: docker, platforms: packed },
+    });
+  }
+}

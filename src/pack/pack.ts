@@ -4,15 +4,16 @@ import type { BundleMetadata } from '../bundle/metadata.js';
 import { BundleFileWriter } from '../bundle/writer.js';
 import { planBundle, type BundlePlan } from '../bundle/writer-plan.js';
 import { BundleStreamWriter } from '../bundle/writer-stream.js';
-import { DEFAULT_PLATFORM, formatPlatform, formatSelection, type PlatformSelection } from '../oci/platform.js';
+import { DEFAULT_PLATFORM, formatPlatform, formatSelection, hostPlatform, platformMatches, type Platform, type PlatformSelection } from '../oci/platform.js';
 import { bundleContent, formatCreated } from './bundle-content.js';
-import { ImageSetResolveError, type ResolveProblem } from './errors.js';
+import { DockerPlatformNotPackedError, ImageSetResolveError, type ResolveProblem } from './errors.js';
 import type { PackEvent, PackSummary } from './events.js';
 import { buildImageSet, type ImageSetRequest } from './image-set.js';
 import { readLockFile, writeLockFile, type LockFile } from './lock-file.js';
 import { RateLimiter } from './rate-limit.js';
 import { resolveImage, type ResolvedImage, type SourceProvider } from './resolve.js';
 import { transferLayers } from './transfer.js';
+import { convertToOci } from './oci-convert.js';
 import { loaderMetadata, type LoaderFile } from './loaders.js';
 import { trace } from '../trace.js';
 
@@ -47,6 +48,10 @@ export interface PackOptions extends ImageSetRequest {
   onEvent?(e: PackEvent): void;
   /** airgap executables carried beside the OCI layout (see ./loaders.ts) */
   loaders?: readonly LoaderFile[];
+  /** the one platform manifest.json (docker load) names each image for; default this machine's */
+  dockerPlatform?: Platform;
+  /** rewrite Docker manifest lists and manifests with OCI media types (new digests; ./oci-convert.ts) */
+  ociMediaTypes?: boolean;
 }
 
 export interface PackResult {
@@ -57,6 +62,17 @@ export interface PackResult {
 }
 
 export const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * The platform manifest.json names images for when --docker-platform is not given: this machine's
+ * (where `docker load` is likeliest to run) when the bundle holds it, else the first one packed — a
+ * bundle packed on amd64 for arm64 nodes still loads into their Docker.
+ */
+export function defaultDockerPlatform(platforms: PlatformSelection): Platform {
+  const host = hostPlatform();
+  if (platforms.all || platforms.platforms.some((p) => platformMatches(p, host))) return host;
+  return platforms.platforms[0] ?? host;
+}
 
 /** The bundle name when -o is not given: airgap-k8s-v1.30.14-linux-amd64.tar */
 export function defaultOutputName(kubernetes: string | undefined, platforms: PlatformSelection): string {
@@ -76,6 +92,10 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const platforms: PlatformSelection = opts.platforms ?? { all: false, platforms: [DEFAULT_PLATFORM] };
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   const outputName = typeof opts.output === 'string' ? opts.output : '-';
+  const wanted = opts.dockerPlatform;
+  if (wanted && !platforms.all && !platforms.platforms.some((p) => platformMatches(p, wanted))) {
+    throw new DockerPlatformNotPackedError(formatPlatform(wanted), formatSelection(platforms));
+  }
 
   trace('pack: start');
   // 1. The image set, with the list checked before anything goes over the network.
@@ -107,8 +127,8 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   trace('pack: resolved manifests + configs');
   const problems: ResolveProblem[] = outcomes.flatMap((o) => o.problems);
   if (problems.length) throw new ImageSetResolveError(problems, set.images.length);
-  const images = outcomes.map((o) => o.resolved!);
-  for (const r of images) {
+  const upstream = outcomes.map((o) => o.resolved!);
+  for (const r of upstream) {
     const blobs = new Map<string, number>();
     for (const m of r.manifests) blobs.set(m.descriptor.digest, m.descriptor.size);
     for (const c of r.configs) blobs.set(c.descriptor.digest, c.descriptor.size);
@@ -126,7 +146,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       pinned: r.pinned,
     });
   }
-  const foreign = images.filter((r) => r.foreignLayers > 0);
+  const foreign = upstream.filter((r) => r.foreignLayers > 0);
   if (foreign.length) {
     emit({
       event: 'notice',
@@ -134,14 +154,18 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       message: `non-distributable (foreign) layers left out, as containerd does: ${foreign.map((r) => `${r.image.name} (${r.foreignLayers})`).join(', ')}`,
     });
   }
-  if (opts.lock) await updateLock(opts.lock, lock, images, set.kubernetes?.version, emit);
+  // The lock pins upstream's digests, whatever the bundle holds.
+  if (opts.lock) await updateLock(opts.lock, lock, upstream, set.kubernetes?.version, emit);
+  const images = opts.ociMediaTypes ? upstream.map(convertToOci) : upstream;
+  if (opts.ociMediaTypes) noticeConverted(images, emit);
+  const dockerPlatform = opts.dockerPlatform ?? defaultDockerPlatform(platforms);
 
   // 3. Plan the whole bundle. An interrupted earlier run of the same plan lends its creation time.
   const base = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000) : (opts.now?.() ?? new Date());
   let created = formatCreated(base);
   let mtime = opts.sourceDateEpoch ?? Math.floor(base.getTime() / 1000);
   const planFor = (): BundlePlan => {
-    const input = bundleContent(images, { kubernetes: set.kubernetes, platforms, created, mtime });
+    const input = bundleContent(images, { kubernetes: set.kubernetes, platforms, created, mtime, dockerPlatform, ociConverted: opts.ociMediaTypes ?? false });
     if (!opts.loaders?.length) return planBundle(input);
     return planBundle({ ...input, metadata: { ...input.metadata, loaders: loaderMetadata(opts.loaders) }, loaders: opts.loaders });
   };
@@ -156,6 +180,15 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   }
 
   trace('pack: planned');
+  const docker = plan.metadata.docker;
+  if (docker?.missing.length) {
+    emit({
+      event: 'notice',
+      code: 'DOCKER_MISSING',
+      message: `manifest.json (docker load) names ${docker.images.length} of ${images.length} images for ${docker.platform}; left out, having no ${docker.platform} manifest in the bundle: ${docker.missing.join(', ')} (choose the platform with --docker-platform; airgap load --docker picks another)`,
+      details: { platform: docker.platform, missing: docker.missing },
+    });
+  }
   const planEvent = (resumedBlobs: number, resumedBytes: number): void => {
     const layerBytes = plan.layers.reduce((n, e) => n + e.size, 0);
     emit({
@@ -228,6 +261,28 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const t = await transferLayers(plan, images, writer, transfer);
   await writer.finish();
   return result(summary(t.fetched, 0));
+}
+
+/** What --oci-media-types changed: every rewritten image with both digests, and the references by digest that no longer match. */
+function noticeConverted(images: readonly ResolvedImage[], emit: (e: PackEvent) => void): void {
+  const converted = images.filter((r) => r.convertedFrom);
+  emit({
+    event: 'notice',
+    code: 'OCI_CONVERTED',
+    message: converted.length
+      ? `--oci-media-types: ${converted.length} of ${images.length} images rewritten with OCI media types, under new digests: ${converted.map((r) => `${r.image.name} ${r.convertedFrom!.digest} -> ${r.descriptor.digest}`).join(', ')}`
+      : `--oci-media-types: all ${images.length} images already use OCI media types; nothing rewritten`,
+    details: { converted: converted.map((r) => ({ ref: r.image.name, upstream: r.convertedFrom!.digest, digest: r.descriptor.digest })) },
+  });
+  const pinned = converted.filter((r) => r.image.ref.digest);
+  if (pinned.length) {
+    emit({
+      event: 'notice',
+      code: 'OCI_CONVERTED_PINNED',
+      message: `these references pin an upstream digest that --oci-media-types replaced; pulls by that digest will not find the bundle's image: ${pinned.map((r) => `${r.image.name} (now ${r.descriptor.digest})`).join(', ')}`,
+      details: { refs: pinned.map((r) => r.image.name) },
+    });
+  }
 }
 
 async function updateLock(path: string, lock: LockFile | undefined, images: ResolvedImage[], kubernetes: string | undefined, emit: (e: PackEvent) => void): Promise<void> {

@@ -40,8 +40,10 @@ export interface ResolvedImage {
   image: PackImage;
   repo: ImageSource;
   source?: string;
-  /** the top descriptor as upstream serves it (mediaType, digest, size) */
+  /** the top descriptor as upstream serves it (mediaType, digest, size); after --oci-media-types, as converted */
   descriptor: Descriptor;
+  /** --oci-media-types: the upstream top descriptor, when converting changed it */
+  convertedFrom?: Descriptor;
   /** the digest came from the lock file */
   pinned: boolean;
   /** the tag's digest upstream now, when it was checked against a pin */

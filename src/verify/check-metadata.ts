@@ -154,7 +154,7 @@ function checkOrder(reader: Parameters<BundleCheck['run']>[0]['reader'], graph: 
   const rank = (name: string): number => {
     if (name === BundleEntry.Metadata) return 0;
     if (name === BundleEntry.OciLayout) return 1;
-    if (name === BundleEntry.Index) return 2;
+    if (name === BundleEntry.Index || name === BundleEntry.DockerManifest) return 2;
     if (reader.metadata?.loaders?.some((l) => l.name === name)) return 2; // executables right after index.json
     const m = /^blobs\/([^/]+)\/([^/]+)$/.exec(name);
     if (!m || !isDigest(`${m[1]}:${m[2]}`)) return 6;

@@ -244,7 +244,7 @@ async function configPlatform(reader: BundleReader, config: Descriptor, nodes: M
 }
 
 /** An image's identity and the bytes its blobs take in the bundle (each present blob counted once). */
-export function imageFootprint(reader: BundleReader, img: GraphImage): { ref: string; digest: string; mediaType: string; role?: string; size: number; blobs: number } {
+export function imageFootprint(reader: BundleReader, img: GraphImage): { ref: string; digest: string; mediaType: string; role?: string; convertedFrom?: string; size: number; blobs: number } {
   let size = 0;
   let blobs = 0;
   for (const d of img.digests) {
@@ -255,5 +255,5 @@ export function imageFootprint(reader: BundleReader, img: GraphImage): { ref: st
     }
   }
   const d = img.bundleRef.descriptor;
-  return { ref: img.ref, digest: d.digest, mediaType: d.mediaType, ...(img.meta?.role ? { role: img.meta.role } : {}), size, blobs };
+  return { ref: img.ref, digest: d.digest, mediaType: d.mediaType, ...(img.meta?.role ? { role: img.meta.role } : {}), ...(img.meta?.convertedFrom ? { convertedFrom: img.meta.convertedFrom } : {}), size, blobs };
 }

@@ -13,6 +13,17 @@ export function renderInspectText(r: InspectReport): string {
   if (b.created) row('created', `${b.created} by ${b.createdBy?.name} ${b.createdBy?.version}`);
   if (b.kind === 'airgap') row('kubernetes', b.kubernetes ? `${b.kubernetes.version} (${b.kubernetes.distribution})` : 'none (extra images only)');
   if (b.platforms) row('platforms', b.platforms === 'all' ? 'all' : b.platforms.join(', '));
+  if (b.mediaTypes === 'oci-converted') {
+    row('media types', 'OCI, converted (pack --oci-media-types): these manifests have NEW digests, not upstream\'s ("was" below)');
+  } else if (b.mediaTypes) {
+    row('media types', 'as upstream (every digest unchanged)');
+  }
+  if (b.docker) {
+    const missing = b.docker.missing.length ? `; none for ${b.docker.missing.join(', ')}` : '';
+    row('docker', `manifest.json: docker load -i gives ${plural(b.docker.images.length, 'image')} for ${b.docker.platform}${missing}`);
+  } else if (b.kind === 'airgap') {
+    row('docker', 'no manifest.json (packed by an older airgap): docker load cannot read it; airgap load --docker can');
+  }
   row('blobs', `${r.blobs.count}, ${formatBytes(r.blobs.size)}${r.blobs.shared.count ? `; ${plural(r.blobs.shared.count, 'blob')} shared by several images, saving ${formatBytes(r.blobs.shared.bytesSaved)}` : ''}`);
   row('images', String(r.images.length));
   out.push('');
@@ -22,7 +33,7 @@ export function renderInspectText(r: InspectReport): string {
     const plats = i.platforms.length
       ? i.platforms.map((p) => (p.included ? p.platform : `(${p.platform})`)).join(' ')
       : '?';
-    out.push(`${i.ref.padEnd(refW)}  ${shortDigest(i.digest).padEnd(19)}  ${formatBytes(i.size).padStart(9)}  ${plats}${i.role && i.role !== 'extra' ? `  [${i.role}]` : ''}`);
+    out.push(`${i.ref.padEnd(refW)}  ${shortDigest(i.digest).padEnd(19)}  ${formatBytes(i.size).padStart(9)}  ${plats}${i.role && i.role !== 'extra' ? `  [${i.role}]` : ''}${i.convertedFrom ? `  was ${shortDigest(i.convertedFrom)}` : ''}`);
   }
   if (r.images.some((i) => i.platforms.some((p) => !p.included))) out.push('', '(platform) = listed by the image, not in the bundle');
   if (r.problems.length) {

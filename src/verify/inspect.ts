@@ -16,6 +16,8 @@ export interface InspectImage {
   mediaType: string;
   role?: string;
   source?: string;
+  /** --oci-media-types: the upstream digest it was rewritten from. */
+  convertedFrom?: string;
   /** Bytes of the distinct blobs of this image that the bundle holds. */
   size: number;
   blobs: number;

@@ -2,6 +2,7 @@
  * What `airgap verify` finds, as data: the text, JSON and JUnit reports are views of this.
  * The JSON report is this object (docs/verify.md documents it); field names are a contract.
  */
+import type { BundleDocker, BundleMediaTypes } from '../bundle/metadata.js';
 import type { BundleReader } from '../bundle/reader.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -9,7 +10,7 @@ export const REPORT_SCHEMA_VERSION = 1;
 export type Severity = 'error' | 'warning' | 'info';
 
 /** The checks, in the order they run and are reported. */
-export const CHECK_NAMES = ['structure', 'layout', 'metadata', 'integrity', 'graph', 'platforms', 'list', 'kubernetes'] as const;
+export const CHECK_NAMES = ['structure', 'layout', 'metadata', 'integrity', 'graph', 'platforms', 'docker', 'list', 'kubernetes'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export const CHECK_TITLES: Record<CheckName, string> = {
@@ -19,6 +20,7 @@ export const CHECK_TITLES: Record<CheckName, string> = {
   integrity: 'blob integrity',
   graph: 'image graph',
   platforms: 'platforms',
+  docker: 'docker load (manifest.json)',
   list: 'image list',
   kubernetes: 'Kubernetes images',
 };
@@ -91,7 +93,9 @@ export interface ImageSummary {
   size: number;
   blobs: number;
   platforms: ImagePlatform[];
-  /** No error finding of the content checks (structure to platforms) names this image. */
+  /** --oci-media-types: the upstream digest its top manifest was rewritten from. */
+  convertedFrom?: string;
+  /** No error finding of the content checks (structure to docker) names this image. */
   ok: boolean;
 }
 
@@ -120,6 +124,10 @@ export interface BundleFacts {
   kubernetes?: { version: string; distribution: string } | null;
   /** The platform filter it was packed with ("all" or a list); absent for other tools' archives. */
   platforms?: 'all' | string[];
+  /** "oci-converted": packed with --oci-media-types (manifests rewritten, new digests); absent for other tools' archives. */
+  mediaTypes?: BundleMediaTypes;
+  /** What its manifest.json gives `docker load`; absent when the metadata records none (older bundles, other tools). */
+  docker?: BundleDocker;
 }
 
 /** The facts of an open bundle, from its tar index and metadata; no blob is read. */
@@ -129,7 +137,8 @@ export function bundleFacts(path: string, reader: BundleReader): BundleFacts {
     path,
     size: reader.tar.fileSize,
     kind: md ? 'airgap' : 'oci-layout',
-    ...(md ? { formatVersion: md.formatVersion, created: md.created, createdBy: md.tool, kubernetes: md.kubernetes, platforms: md.platforms } : {}),
+    ...(md ? { formatVersion: md.formatVersion, created: md.created, createdBy: md.tool, kubernetes: md.kubernetes, platforms: md.platforms, mediaTypes: md.mediaTypes ?? 'upstream' } : {}),
+    ...(md?.docker ? { docker: md.docker } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { graphCheck } from './check-graph.js';
 import { layoutCheck } from './check-layout.js';
 import { metadataCheck } from './check-metadata.js';
 import { platformsCheck } from './check-platforms.js';
+import { dockerManifestCheck } from './check-docker-manifest.js';
 import { structureCheck } from './check-structure.js';
 import { kubernetesCheck, listCheck } from './check-coverage.js';
 import { imageFootprint, walkGraph } from './graph.js';
@@ -42,7 +43,7 @@ export interface VerifyOptions {
 }
 
 /** The checks, in order: later ones use what earlier ones found (integrity's damaged blobs feed platforms). */
-export const BUNDLE_CHECKS: BundleCheck[] = [structureCheck, layoutCheck, metadataCheck, integrityCheck, graphCheck, platformsCheck, listCheck, kubernetesCheck];
+export const BUNDLE_CHECKS: BundleCheck[] = [structureCheck, layoutCheck, metadataCheck, integrityCheck, graphCheck, platformsCheck, dockerManifestCheck, listCheck, kubernetesCheck];
 
 export interface VerifyInputs {
   platforms: PlatformSelection | undefined;

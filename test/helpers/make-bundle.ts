@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from '../../src/content/memory-store.js';
 import { BundleEntry, blobPath, type BundleImage, type BundleMetadata } from '../../src/bundle/metadata.js';
+import { dockerManifestJson } from '../../src/bundle/docker-manifest.js';
 import { Annotation, type Descriptor } from '../../src/oci/descriptor.js';
 import { MediaType } from '../../src/oci/media-type.js';
 import { formatPlatform, parsePlatform, type Platform } from '../../src/oci/platform.js';
@@ -51,7 +52,9 @@ export type Damage =
   /** Leave out the end-of-archive marker. */
   | { kind: 'no-end' }
   /** Replace a top-level file's bytes. */
-  | { kind: 'replace'; name: string; data: Buffer };
+  | { kind: 'replace'; name: string; data: Buffer }
+  /** Leave a top-level file out (the metadata still records it). */
+  | { kind: 'drop-entry'; name: string };
 
 export interface MakeBundleOptions {
   images?: SyntheticImage[];
@@ -63,6 +66,8 @@ export interface MakeBundleOptions {
   /** Add directory entries (blobs/, blobs/sha256/) as Go's archive/tar writers do. */
   directories?: boolean;
   damage?: Damage[];
+  /** Write manifest.json for this platform (and record it in the metadata), as airgap pack does. */
+  dockerPlatform?: string;
   /** Where to write; default a fresh temp dir. */
   dir?: string;
   name?: string;
@@ -290,16 +295,29 @@ export async function makeBundle(opts: MakeBundleOptions = {}): Promise<BuiltBun
     }
     : null;
 
+  // manifest.json as pack writes it: each image's manifest for the platform, if the bundle holds one.
+  let dockerManifest: Buffer | undefined;
+  if (opts.dockerPlatform) {
+    const platform = formatPlatform(parsePlatform(opts.dockerPlatform));
+    const loaded = images.map((i) => ({ i, p: i.platforms.find((x) => x.included && x.platform === platform) }));
+    dockerManifest = dockerManifestJson(loaded.flatMap(({ i, p }) => (p ? [{ repoTags: [i.ref], config: p.config, layers: p.layers }] : [])));
+    if (metadata) {
+      metadata.docker = { platform, images: loaded.filter((x) => x.p).map((x) => x.i.ref), missing: loaded.filter((x) => !x.p).map((x) => x.i.ref) };
+    }
+  }
+
   const damage = opts.damage ?? [];
+  const droppedEntries = new Set(damage.flatMap((d) => (d.kind === 'drop-entry' ? [d.name] : [])));
   const dropped = new Set(damage.flatMap((d) => (d.kind === 'drop-blob' ? [d.digest] : [])));
   const replaced = new Map(damage.flatMap((d) => (d.kind === 'replace' ? [[d.name, d.data] as const] : [])));
   const entries: TestTarEntry[] = [];
   const top = (name: string, data: Buffer): void => {
-    entries.push({ name, data: replaced.get(name) ?? data });
+    if (!droppedEntries.has(name)) entries.push({ name, data: replaced.get(name) ?? data });
   };
   if (metadata) top(BundleEntry.Metadata, Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`));
   top(BundleEntry.OciLayout, Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
   top(BundleEntry.Index, Buffer.from(JSON.stringify(index)));
+  if (dockerManifest) top(BundleEntry.DockerManifest, dockerManifest);
   if (opts.directories) entries.push({ name: 'blobs/', type: 'directory' }, { name: 'blobs/sha256/', type: 'directory' });
   for (const b of blobs) {
     if (dropped.has(b.digest)) continue;

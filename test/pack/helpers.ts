@@ -35,8 +35,9 @@ export class TestRepo extends MemoryStore implements ImageSource {
   constructor(readonly name: string, readonly source = `memory://${name}`) {
     super(name);
   }
-  putManifest(mediaType: string, doc: unknown): Descriptor {
-    const d = this.put(mediaType, JSON.stringify(doc));
+  /** `indent`: pretty-printed, as Docker pushes manifests (clients must hash the bytes, never a re-serialisation) */
+  putManifest(mediaType: string, doc: unknown, indent?: number): Descriptor {
+    const d = this.put(mediaType, JSON.stringify(doc, null, indent));
     this.manifests.set(d.digest, d);
     return d;
   }
@@ -95,32 +96,38 @@ export interface TestImage {
   manifests: { platform: string; manifest: Descriptor; config: Descriptor; layers: Descriptor[] }[];
 }
 
+const OCI_TYPES = { index: MediaType.OciIndex, manifest: MediaType.OciManifest, config: MediaType.OciConfig, layer: MediaType.OciLayerGzip };
+const DOCKER_TYPES = { index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayerGzip };
+
 /**
  * Push an image to a TestRegistry: an OCI index over one manifest per platform (or a lone
  * manifest with `single`), each with `layers` layers of `layerSize` bytes; `shared` layers are the
- * same bytes in every image that names the same shared seed.
+ * same bytes in every image that names the same shared seed. `docker`: a Docker manifest list over
+ * Docker manifests, as registry.k8s.io serves its images (Docker pretty-prints them).
  */
 export function addImage(
   reg: TestRegistry,
   ref: string,
-  opts: { platforms?: string[]; layers?: number; layerSize?: number; shared?: string; single?: boolean } = {},
+  opts: { platforms?: string[]; layers?: number; layerSize?: number; shared?: string; single?: boolean; docker?: boolean } = {},
 ): TestImage {
   const [name, tag] = splitRef(ref);
   const repo = reg.repo(name);
+  const types = opts.docker ? DOCKER_TYPES : OCI_TYPES;
+  const put = (mediaType: string, doc: unknown): Descriptor => repo.putManifest(mediaType, doc, opts.docker ? 3 : undefined);
   const platforms = opts.platforms ?? ['linux/amd64', 'linux/arm64'];
   const out: TestImage = { ref, manifests: [] };
   for (const p of platforms) {
     const [os, architecture, variant] = p.split('/') as [string, string, string | undefined];
     const layers: Descriptor[] = [];
-    if (opts.shared) layers.push(repo.put(MediaType.OciLayerGzip, bytes(`shared:${opts.shared}:${p}`, opts.layerSize ?? 3000)));
+    if (opts.shared) layers.push(repo.put(types.layer, bytes(`shared:${opts.shared}:${p}`, opts.layerSize ?? 3000)));
     for (let i = 0; i < (opts.layers ?? 2); i++) {
-      layers.push(repo.put(MediaType.OciLayerGzip, bytes(`${ref}:${p}:${i}`, (opts.layerSize ?? 3000) + i * 517)));
+      layers.push(repo.put(types.layer, bytes(`${ref}:${p}:${i}`, (opts.layerSize ?? 3000) + i * 517)));
     }
     const config = repo.put(
-      MediaType.OciConfig,
+      types.config,
       JSON.stringify({ architecture, os, ...(variant ? { variant } : {}), rootfs: { type: 'layers', diff_ids: [] }, config: {} }),
     );
-    const manifest = repo.putManifest(MediaType.OciManifest, { schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers });
+    const manifest = put(types.manifest, { schemaVersion: 2, mediaType: types.manifest, config, layers });
     out.manifests.push({ platform: p, manifest, config, layers });
   }
   if (opts.single) {
@@ -128,9 +135,9 @@ export function addImage(
     void repo.tag(top, tag);
     return out;
   }
-  const index = repo.putManifest(MediaType.OciIndex, {
+  const index = put(types.index, {
     schemaVersion: 2,
-    mediaType: MediaType.OciIndex,
+    mediaType: types.index,
     manifests: out.manifests.map((m) => {
       const [os, architecture, variant] = m.platform.split('/') as [string, string, string | undefined];
       return { ...m.manifest, platform: { os, architecture, ...(variant ? { variant } : {}) } };

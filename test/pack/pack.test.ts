@@ -35,10 +35,10 @@ describe('pack (in-memory registry)', () => {
     const r = await pack(opts(reg, out, { onEvent: (e) => events.push(e) }));
     assert.deepEqual(await readdir(dir), ['k8s.tar']);
     const entries = await readTar(await readFile(out));
-    assert.deepEqual(entries.slice(0, 3).map((e) => e.name), ['airgap-bundle.json', 'oci-layout', 'index.json']);
+    assert.deepEqual(entries.slice(0, 4).map((e) => e.name), ['airgap-bundle.json', 'oci-layout', 'index.json', 'manifest.json']);
     const names = entries.map((e) => e.name);
     assert.equal(new Set(names).size, names.length, 'each blob once');
-    for (const e of entries.slice(3)) assert.equal(sha256(e.data), e.name.slice('blobs/sha256/'.length));
+    for (const e of entries.slice(4)) assert.equal(sha256(e.data), e.name.slice('blobs/sha256/'.length));
 
     const meta = JSON.parse(entries[0]!.data.toString()) as BundleMetadata;
     assert.deepEqual(meta.platforms, ['linux/amd64']);
@@ -63,7 +63,7 @@ describe('pack (in-memory registry)', () => {
       }
     }
     // Order: every manifest, then configs, then layers.
-    const kinds = entries.slice(3).map((e) => {
+    const kinds = entries.slice(4).map((e) => {
       const d = `sha256:${e.name.slice(13)}`;
       const img = images.find((i) => i.index!.digest === d || i.manifests.some((m) => m.manifest.digest === d || m.config.digest === d));
       if (!img) return 'layer';

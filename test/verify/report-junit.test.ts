@@ -46,13 +46,13 @@ function assertConsistent(root: XmlElement): void {
 
 describe('JUnit report', () => {
   it('a sound bundle: well-formed, a suite per check, a case per image, no failures', async () => {
-    const b = await makeBundle({ dir });
+    const b = await makeBundle({ dir, dockerPlatform: 'linux/amd64' });
     const r = await verifyBundle(b.path);
     const root = parseXml(renderJunit(r));
     assertConsistent(root);
     assert.equal(root.attrs.failures, '0');
     const suites = findAll(root, 'testsuite');
-    assert.deepEqual(suites.map((s) => s.attrs.name!.split(':')[0]), ['structure', 'layout', 'metadata', 'integrity', 'graph', 'platforms', 'list', 'kubernetes']);
+    assert.deepEqual(suites.map((s) => s.attrs.name!.split(':')[0]), ['structure', 'layout', 'metadata', 'integrity', 'graph', 'platforms', 'docker', 'list', 'kubernetes']);
     const integrity = suites[3]!.children.map((c) => c.attrs.name);
     assert.deepEqual(integrity, ['blob integrity', ...b.images.map((i) => i.ref)]);
     assert.equal(root.attrs.skipped, '2');

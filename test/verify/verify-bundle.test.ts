@@ -37,7 +37,7 @@ describe('verifyBundle: a sound bundle', () => {
     assert.equal(r.ok, true, JSON.stringify(errors(r), null, 1));
     assert.deepEqual(r.checks.map((c) => [c.name, c.status]), [
       ['structure', 'pass'], ['layout', 'pass'], ['metadata', 'pass'], ['integrity', 'pass'],
-      ['graph', 'pass'], ['platforms', 'pass'], ['list', 'skip'], ['kubernetes', 'skip'],
+      ['graph', 'pass'], ['platforms', 'pass'], ['docker', 'skip'], ['list', 'skip'], ['kubernetes', 'skip'],
     ]);
     assert.equal(r.summary.blobs, b.metadata!.blobs.count);
     assert.equal(r.summary.bytesHashed, b.metadata!.blobs.size);

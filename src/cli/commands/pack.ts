@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FileError, UsageError } from '../../errors.js';
 import { kubernetesImages } from '../../kubernetes/image-set.js';
-import { parsePlatformSelection, type PlatformSelection } from '../../oci/platform.js';
+import { parsePlatform, parsePlatformSelection, type PlatformSelection } from '../../oci/platform.js';
 import { DEFAULT_CONCURRENCY, defaultOutputName, pack } from '../../pack/pack.js';
 import { parseRate } from '../../pack/rate-limit.js';
 import type { SourceProvider } from '../../pack/resolve.js';
@@ -35,6 +35,8 @@ interface PackFlags {
   output?: string;
   dryRun?: boolean;
   json?: boolean;
+  dockerPlatform?: string;
+  ociMediaTypes?: boolean;
 }
 
 
@@ -56,9 +58,26 @@ Examples:
   # stream to another machine; progress as JSON on stderr
   airgap pack --kubernetes v1.30.14 -o - --json | ssh node 'cat > k8s.tar'
 
+  # for arm64 Docker hosts (docker load -i reads manifest.json, one platform)
+  airgap pack --kubernetes v1.30.14 --platform linux/amd64,linux/arm64 --docker-platform linux/arm64
+
+  # for podman, buildah and skopeo reading the tar directly (oci-archive:): OCI media types, NEW digests
+  airgap pack --kubernetes v1.30.14 --oci-media-types -o k8s-oci.tar
+
+Every bundle is an OCI layout (ctr images import, k3s/RKE2 agent/images, skopeo oci-archive:) and
+also carries manifest.json, so Docker's "docker load -i k8s.tar" loads every image by name, for one
+platform (--docker-platform). Upstream digests are kept unless --oci-media-types is given.
+
 An interrupted pack continues where it stopped when run again with the same arguments
 (OUT.partial and OUT.partial.json hold its progress). SOURCE_DATE_EPOCH fixes the creation time,
 so the same inputs give a byte-identical bundle.`;
+
+/** Said on stderr before anything else, whatever the output mode: the one flag that changes digests. */
+const OCI_MEDIA_TYPES_WARNING =
+  'warning: --oci-media-types rewrites every Docker manifest list and manifest with OCI media types: those images get NEW digests\n' +
+  '  (layers and configs keep theirs; the upstream digests are recorded in airgap-bundle.json, "convertedFrom").\n' +
+  '  References pinned by digest (image@sha256:<upstream digest>), lock files and admission policies that pin upstream digests\n' +
+  '  will not match the images of this bundle or of nodes and registries loaded from it.\n';
 
 function sourceDateEpoch(): number | undefined {
   const v = process.env.SOURCE_DATE_EPOCH;
@@ -94,6 +113,7 @@ async function run(flags: PackFlags): Promise<void> {
   const platforms: PlatformSelection | undefined = flags.platform !== undefined ? parsePlatformSelection(flags.platform) : undefined;
   const concurrency = parseConcurrency(flags.concurrency, DEFAULT_CONCURRENCY, 'e.g. --concurrency 4 (more helps on links with high latency)');
   const limitRate = flags.limitRate !== undefined ? parseRate(flags.limitRate) : undefined;
+  const dockerPlatform = flags.dockerPlatform !== undefined ? parsePlatform(flags.dockerPlatform) : undefined;
   const epoch = sourceDateEpoch();
   const loaders = flags.includeLoader !== undefined && flags.includeLoader !== false
     ? await readLoaders(platforms ?? { all: false, platforms: [{ os: 'linux', architecture: 'amd64' }] }, typeof flags.includeLoader === 'string' ? flags.includeLoader : undefined)
@@ -115,6 +135,7 @@ async function run(flags: PackFlags): Promise<void> {
 
   if (!toStdout && !flags.dryRun) await checkOutputPath(output);
 
+  if (flags.ociMediaTypes) process.stderr.write(OCI_MEDIA_TYPES_WARNING);
   const humanStream = toStdout ? process.stderr : process.stdout;
   setEventStream(humanStream);
   const reporter = createPackReporter(progressMode({ json: flags.json ?? false, stream: humanStream }), humanStream);
@@ -154,6 +175,8 @@ async function run(flags: PackFlags): Promise<void> {
       ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
       dryRun: flags.dryRun ?? false,
       ...(loaders ? { loaders } : {}),
+      ...(dockerPlatform ? { dockerPlatform } : {}),
+      ociMediaTypes: flags.ociMediaTypes ?? false,
       onEvent: (e) => reporter.onEvent(e),
     });
   } finally {
@@ -188,6 +211,8 @@ export function register(program: Command): void {
     .option('--limit-rate <rate>', 'download at most this many bytes per second overall, e.g. 2M')
     .option('-o, --output <file>', 'the bundle file, or "-" for stdout (default: airgap-k8s-<version>-<platforms>.tar)')
     .option('--include-loader [dir]', 'carry the airgap executables for the bundle\'s platforms (npm run build:exe; default: dist/exe, or next to this executable), so a node without Node.js needs only the bundle')
+    .option('--docker-platform <os/arch[/variant]>', 'the platform manifest.json names each image for, so "docker load -i BUNDLE" (Docker Engine, one platform per image) loads them by name (default: this machine\'s platform when the bundle holds it, else the first --platform); images without it are left out of manifest.json, with a notice')
+    .option('--oci-media-types', 'rewrite Docker manifest lists and manifests with OCI media types (config and layer bytes unchanged), for containers/image tools that read the tar itself (podman pull, buildah from, skopeo copy oci-archive:BUNDLE:REF): they refuse an image whose manifest is a Docker one, and skopeo copy --all --preserve-digests into an OCI layout refuses Docker manifest lists. COST: those images get NEW digests; image@sha256:<upstream digest> references, lock files and policies pinning upstream digests no longer match them. Without it, for those tools: airgap serve (or airgap load into a registry), then pull')
     .option('--dry-run', 'resolve and check everything, print the plan, transfer nothing')
     .option('--json', 'newline-delimited JSON events instead of progress (on stderr with -o -)')
     .addHelpText('after', EXAMPLES)
