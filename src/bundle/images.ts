@@ -125,6 +125,8 @@ export async function bundleImages(reader: BundleReader, opts: { baseName?: stri
   const out: LoadImage[] = [];
   const names = new Set<string>();
   for (const entry of reader.images()) {
+    // A docker-archive image saved by ID has no name to load it under; the archive's notes say so.
+    if (entry.names.length === 0 && reader.docker) continue;
     const ref = fullName(entry.names, entry.descriptor.digest, opts.baseName);
     const name = ref.toString();
     if (names.has(name)) continue;

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { DigestMismatchError, NotFoundError, SizeMismatchError } from '../content/errors.js';
 import type { FetchOptions, ReadOnlyTarget } from '../content/target.js';
 import { VerifyingStream } from '../content/verify-stream.js';
@@ -8,7 +8,7 @@ import { digestOf, isDigest, type Digest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type ImageIndex, type ParsedManifest } from '../oci/manifest.js';
 import { isManifestMediaType, MediaType } from '../oci/media-type.js';
 import { sameReference } from '../oci/reference.js';
-import { BundleEntry, type BundleMetadata } from './metadata.js';
+import { blobPath, BundleEntry, type BundleMetadata } from './metadata.js';
 import { BundleDamagedError, NotABundleError } from './reader-errors.js';
 import { MAX_METADATA_BYTES, parseBundleMetadata } from './reader-metadata.js';
 import { rangeStream } from './reader-range-stream.js';
@@ -40,12 +40,64 @@ export interface BundleOpenOptions {
   strict?: boolean;
   /** Memory bound on the number of tar entries. */
   maxEntries?: number;
+  /** Read a docker-archive (no OCI layout, a manifest.json) through this view (src/archive). */
+  docker?: (tar: TarIndex, bytes: EntryBytes) => Promise<DockerArchiveView>;
 }
 
 export interface BlobRange {
   /** Byte offset of the blob's first byte in the bundle file. */
   offset: number;
   size: number;
+  /** Content airgap made itself (a docker-archive's manifests): held in memory, not in the file. */
+  data?: Buffer;
+}
+
+/**
+ * Where the reader gets an entry's bytes: the bundle file, read at random offsets, or an archive
+ * read once from a stream (src/archive/streamed.ts), which holds what it passed or waits for it.
+ */
+export interface EntryBytes {
+  /** The uncompressed tar file, when there is one: serve and parallel re-hashing need random access. */
+  readonly file: string | undefined;
+  /** A whole entry (the caller bounds its size). */
+  read(name: string, e: TarEntry | undefined): Promise<Buffer>;
+  /** Bytes [offset, offset+length) of an entry; ends short if the archive does. */
+  stream(name: string, e: TarEntry | undefined, offset: number, length: number, opts: { signal?: AbortSignal }): Readable;
+  /** Whether an entry not seen yet may still come (a stream not read to its end). */
+  pending(): boolean;
+  /** The digest of an entry as it passed (streams hash what they pass), by algorithm. */
+  passHash?(name: string, algorithm: string): { digest: string; bytes: number } | undefined;
+  close(): Promise<void>;
+}
+
+/** What a docker-archive (docker save, podman save, skopeo docker-archive) needed airgap to make. */
+export interface DockerArchiveView {
+  /** The OCI index built from manifest.json. */
+  index: ImageIndex;
+  /** Manifests airgap built (deterministically), by digest. */
+  made: Map<string, Buffer>;
+  /** Config and layer digests -> the entry that holds them. */
+  entries: Map<string, string>;
+  /** Images with no tag: their index entries carry no name; id = the config digest. */
+  untagged: string[];
+  notes: string[];
+}
+
+class FileBytes implements EntryBytes {
+  constructor(readonly file: string, private readonly fh: FileHandle, private readonly fileSize: () => number) {}
+  async read(_name: string, e: TarEntry | undefined): Promise<Buffer> {
+    return e ? readRange(this.fh, e.offset, e.size) : Buffer.alloc(0);
+  }
+  stream(_name: string, e: TarEntry | undefined, offset: number, length: number, opts: { signal?: AbortSignal }): Readable {
+    const available = e ? Math.max(0, Math.min(length, this.fileSize() - e.offset - offset)) : 0;
+    return rangeStream(this.fh, (e?.offset ?? 0) + offset, available, opts.signal ? { signal: opts.signal } : {});
+  }
+  pending(): boolean {
+    return false;
+  }
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
 }
 
 const MAX_INDEX_JSON_BYTES = 16 * 1024 * 1024;
@@ -67,12 +119,12 @@ export function namesOf(d: Descriptor): string[] {
  */
 export class BundleReader implements ReadOnlyTarget {
   readonly description: string;
-  private readonly blobs = new Map<string, TarEntry>();
   private readonly refs: BundleRef[];
+  private readonly madeEntries = new Map<string, TarEntry>();
 
   private constructor(
     readonly path: string,
-    private readonly fh: FileHandle,
+    private readonly bytes: EntryBytes,
     readonly tar: TarIndex,
     /** index.json, parsed; null when it is missing or invalid (see problems). */
     readonly index: ImageIndex | null,
@@ -80,32 +132,66 @@ export class BundleReader implements ReadOnlyTarget {
     readonly metadata: BundleMetadata | null,
     /** What could not be read while opening; empty for a sound bundle. */
     readonly problems: BundleProblem[],
+    /** Set when the archive is a docker-archive: the OCI view airgap made of it. */
+    readonly docker: DockerArchiveView | undefined,
   ) {
     this.description = `bundle ${path}`;
-    for (const [name, e] of tar.files) {
-      const m = /^blobs\/([^/]+)\/([^/]+)$/.exec(name);
-      if (m && isDigest(`${m[1]}:${m[2]}`)) this.blobs.set(`${m[1]}:${m[2]}`, e);
-    }
     this.refs = (index?.manifests ?? []).map((descriptor, position) => {
       const names = namesOf(descriptor);
       return { name: names[0], names, descriptor, position };
     });
   }
 
+  /** The uncompressed bundle file, when the archive is one (not a stream or a compressed file). */
+  get file(): string | undefined {
+    return this.bytes.file;
+  }
+
+  /** The digest an entry hashed to as a stream passed it (undefined for files: re-hash them). */
+  passHash(name: string, algorithm: string): { digest: string; bytes: number } | undefined {
+    return this.bytes.passHash?.(name, algorithm);
+  }
+
+  /** The entry name a blob is stored under. */
+  private blobName(digest: string): string {
+    return this.docker?.entries.get(digest) ?? blobPath(digest);
+  }
+
   static async open(path: string, opts: BundleOpenOptions = {}): Promise<BundleReader> {
     const fh = await open(path, 'r');
     try {
       const tar = await indexTarHandle(fh, path, { maxEntries: opts.maxEntries });
+      return await BundleReader.fromIndex(path, new FileBytes(path, fh, () => tar.fileSize), tar, opts);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  /**
+   * A reader over an indexed archive whose bytes come from `bytes`. For a stream, `tar` may still
+   * be growing: the layout files must have been read already; blobs may come later.
+   */
+  static async fromIndex(path: string, bytes: EntryBytes, tar: TarIndex, opts: BundleOpenOptions = {}): Promise<BundleReader> {
+    {
       const problems: BundleProblem[] = [];
       const damaged = tar.issues.some((i) => i.code === 'truncated' || i.code === 'bad-header' || i.code === 'missing-end');
       const layoutEntry = tar.files.get(BundleEntry.OciLayout);
       const indexEntry = tar.files.get(BundleEntry.Index);
+      if (!layoutEntry && !indexEntry && tar.files.has(BundleEntry.DockerManifest) && opts.docker) {
+        const docker = await opts.docker(tar, bytes);
+        const reader = new BundleReader(path, bytes, tar, docker.index, null, problems, docker);
+        if ((opts.strict ?? true) && tar.issues.some((i) => i.severity === 'error')) {
+          throw new BundleDamagedError(path, tar.issues.filter((i) => i.severity === 'error').map((i) => i.message));
+        }
+        return reader;
+      }
       if (!layoutEntry && !indexEntry && !damaged) throw notABundle(path, tar);
 
       const readSmall = async (e: TarEntry, max: number): Promise<Buffer | string> => {
         if (e.truncated) return `${e.rawName} is cut short by the end of the archive`;
         if (e.size > max) return `${e.rawName} is ${e.size} bytes, over the ${max}-byte limit`;
-        return readRange(fh, e.offset, e.size);
+        return bytes.read(e.name, e);
       };
 
       if (!layoutEntry) {
@@ -147,7 +233,7 @@ export class BundleReader implements ReadOnlyTarget {
         }
       }
 
-      const reader = new BundleReader(path, fh, tar, index, metadata, problems);
+      const reader = new BundleReader(path, bytes, tar, index, metadata, problems, undefined);
       const byName = new Map<string, BundleRef>();
       for (const r of reader.refs) {
         for (const n of r.names) {
@@ -162,14 +248,11 @@ export class BundleReader implements ReadOnlyTarget {
         throw new BundleDamagedError(path, [...tar.issues.filter((i) => i.severity === 'error').map((i) => i.message), ...problems.map((p) => p.message)]);
       }
       return reader;
-    } catch (e) {
-      await fh.close();
-      throw e;
     }
   }
 
   async close(): Promise<void> {
-    await this.fh.close();
+    await this.bytes.close();
   }
 
   /** Every tar entry, in archive order. */
@@ -187,34 +270,70 @@ export class BundleReader implements ReadOnlyTarget {
     return this.refs;
   }
 
-  /** Every blob the bundle holds (by digest). */
+  /** Every blob the bundle holds (by digest); a docker-archive's made manifests included. */
   blobDigests(): Digest[] {
-    return [...this.blobs.keys()] as Digest[];
+    const out: Digest[] = [];
+    for (const name of this.tar.files.keys()) {
+      const m = /^blobs\/([^/]+)\/([^/]+)$/.exec(name);
+      if (m && isDigest(`${m[1]}:${m[2]}`)) out.push(`${m[1]}:${m[2]}` as Digest);
+    }
+    if (this.docker) {
+      for (const d of [...this.docker.entries.keys(), ...this.docker.made.keys()]) if (!out.includes(d as Digest)) out.push(d as Digest);
+    }
+    return out;
   }
 
   /** Where a blob's bytes are in the bundle file (for serving with sendfile-like range reads). */
   blobRange(digest: string): BlobRange | undefined {
-    const e = this.blobs.get(digest);
+    const made = this.docker?.made.get(digest);
+    if (made) return { offset: -1, size: made.byteLength, data: made };
+    const e = this.blobEntry(digest);
     return e ? { offset: e.offset, size: e.size } : undefined;
   }
 
-  /** The tar entry that holds a blob. */
+  /**
+   * The tar entry that holds a blob. A manifest airgap made of a docker-archive has a stand-in
+   * (offset -1, never read at an offset: fetch and readBlob serve it from memory).
+   */
   blobEntry(digest: string): TarEntry | undefined {
-    return this.blobs.get(digest);
+    const made = this.docker?.made.get(digest);
+    if (made) {
+      let e = this.madeEntries.get(digest);
+      if (!e) {
+        e = { name: `(made)/${digest}`, rawName: '(a manifest airgap built from manifest.json)', type: 'file', typeflag: '0', headerOffset: -1, offset: -1, size: made.byteLength };
+        this.madeEntries.set(digest, e);
+      }
+      return e;
+    }
+    return this.tar.files.get(this.blobName(digest));
+  }
+
+  /** A regular file of the archive, whole (`max` bounds the allocation). */
+  async readEntry(name: string, max = MAX_MANIFEST_BYTES): Promise<Buffer> {
+    const e = this.tar.files.get(name);
+    if (!e) throw new NotFoundError(name, this.description);
+    if (e.size > max) throw new SizeMismatchError(name, max, e.size, `${this.description} (over the limit for an entry read whole)`);
+    return this.bytes.read(name, e);
   }
 
   async exists(desc: Descriptor): Promise<boolean> {
-    const e = this.blobs.get(desc.digest);
-    return e !== undefined && !e.truncated;
+    if (this.docker?.made.has(desc.digest)) return true;
+    const e = this.blobEntry(desc.digest);
+    if (e) return !e.truncated;
+    // A stream still being read may bring it later; an index's child manifests come before
+    // layers in every layout we read, so only those are known absent early (streamed.ts).
+    return this.bytes.pending() && !isManifestMediaType(desc.mediaType);
   }
 
   async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
-    const e = this.blobs.get(desc.digest);
-    if (!e) throw new NotFoundError(desc.digest, this.description);
+    const made = this.docker?.made.get(desc.digest);
+    const e = this.blobEntry(desc.digest);
+    if (!made && !e && !this.bytes.pending()) throw new NotFoundError(desc.digest, this.description);
     const offset = opts.offset ?? 0;
     // Read the whole entry, not desc.size: an entry longer than its descriptor must fail, not be cut to fit.
-    const available = Math.max(0, Math.min(e.size, this.tar.fileSize - e.offset) - offset);
-    const source = rangeStream(this.fh, e.offset + offset, available, { signal: opts.signal });
+    const source = made
+      ? Readable.from([made.subarray(offset)])
+      : this.bytes.stream(this.blobName(desc.digest), e, offset, Math.max(0, (e?.size ?? desc.size) - offset), opts.signal ? { signal: opts.signal } : {});
     const verify = new VerifyingStream(desc, { offset, prefix: opts.prefix, where: this.description });
     source.on('error', (err) => verify.destroy(err));
     return source.pipe(verify);
@@ -222,14 +341,16 @@ export class BundleReader implements ReadOnlyTarget {
 
   /** A small blob, whole and verified (size and digest). `max` bounds the allocation. */
   async readBlob(desc: Pick<Descriptor, 'digest' | 'size'>, max = MAX_MANIFEST_BYTES): Promise<Buffer> {
-    const e = this.blobs.get(desc.digest);
-    if (!e) throw new NotFoundError(desc.digest, this.description);
+    const made = this.docker?.made.get(desc.digest);
+    const e = made ? undefined : this.blobEntry(desc.digest);
+    if (!made && !e && !this.bytes.pending()) throw new NotFoundError(desc.digest, this.description);
     if (desc.size > max) throw new SizeMismatchError(desc.digest, max, desc.size, `${this.description} (over the limit for a blob read whole)`);
-    if (e.size !== desc.size || e.truncated) {
+    if (e && (e.size !== desc.size || e.truncated)) {
       const have = e.truncated ? Math.max(0, this.tar.fileSize - e.offset) : e.size;
       throw new SizeMismatchError(desc.digest, desc.size, have, this.description);
     }
-    const data = await readRange(this.fh, e.offset, e.size);
+    const data = made ?? await this.bytes.read(this.blobName(desc.digest), e);
+    if (data.byteLength !== desc.size) throw new SizeMismatchError(desc.digest, desc.size, data.byteLength, this.description);
     const actual = digestOf(data, desc.digest.startsWith('sha512:') ? 'sha512' : 'sha256');
     if (actual !== desc.digest) throw new DigestMismatchError(desc.digest, actual, this.description);
     return data;
@@ -253,7 +374,7 @@ export class BundleReader implements ReadOnlyTarget {
     if (digest) {
       const byDigest = this.refs.find((r) => r.descriptor.digest === digest);
       if (byDigest) return byDigest.descriptor;
-      const e = this.blobs.get(digest);
+      const e = this.blobEntry(digest);
       if (e && e.size <= MAX_MANIFEST_BYTES) {
         const m = await this.readManifest({ mediaType: 'application/octet-stream', digest: digest as Digest, size: e.size }).catch(() => undefined);
         if (m && isManifestMediaType(m.mediaType)) return { mediaType: m.mediaType, digest: m.digest, size: m.size };

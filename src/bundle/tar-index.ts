@@ -69,6 +69,13 @@ export interface TarIndex {
 export interface IndexTarOptions {
   /** Refuse archives with more entries than this (memory bound). */
   maxEntries?: number;
+  /** Fill this index as entries are read (a stream's readers look at it while it grows). */
+  into?: TarIndex;
+}
+
+/** An index to fill: empty, for one archive. */
+export function emptyTarIndex(path: string): TarIndex {
+  return { path, fileSize: 0, entries: [], issues: [], files: new Map(), end: 0, truncated: false };
 }
 
 export const MAX_TAR_ENTRIES = 1_000_000;
@@ -87,17 +94,54 @@ const TYPES: Record<string, TarEntryType> = {
   '6': 'fifo',
 };
 
+/**
+ * Where the indexer gets its bytes: a file read at random offsets (headers only; data is skipped)
+ * or a stream read once, front to back (data is handed to whoever consumes the entry). Positions
+ * only move forward.
+ */
+export interface TarBytes {
+  /** Bytes [pos, pos+len): fewer only when the input ends first. */
+  bytes(pos: number, len: number): Promise<Buffer>;
+  /** The entry's data [pos, pos+len) is passed over; returns how many of its bytes the input holds. */
+  data(entry: TarEntry, pos: number, len: number): Promise<number>;
+  /** The input's size: known for a file; for a stream, the bytes seen so far (exact once it ended). */
+  size(): number;
+  /** Whether the input ends at or before `pos` (a stream reads ahead to know). */
+  endsBy(pos: number): Promise<boolean>;
+  /** Consume the rest (a stream must be read to its end); returns whether any of it is non-zero, looking at most `look` bytes. */
+  rest(pos: number, look: number): Promise<boolean>;
+}
+
 /** Reads header blocks through a window, so runs of small entries cost one read. */
-class BlockReader {
+class BlockReader implements TarBytes {
   private buf = Buffer.alloc(0);
   private start = 0;
-  constructor(private readonly fh: FileHandle, private readonly size: number) {}
+  constructor(private readonly fh: FileHandle, private readonly fileSize: number) {}
+
+  size(): number {
+    return this.fileSize;
+  }
+
+  async endsBy(pos: number): Promise<boolean> {
+    return pos >= this.fileSize;
+  }
+
+  async data(_entry: TarEntry, pos: number, len: number): Promise<number> {
+    return Math.max(0, Math.min(len, this.fileSize - pos));
+  }
+
+  async rest(pos: number, look: number): Promise<boolean> {
+    if (pos >= this.fileSize) return false;
+    const tail = await this.bytes(pos, Math.min(this.fileSize - pos, look));
+    return tail.some((b) => b !== 0);
+  }
 
   async bytes(pos: number, len: number): Promise<Buffer> {
     if (pos >= this.start && pos + len <= this.start + this.buf.length) {
       return this.buf.subarray(pos - this.start, pos - this.start + len);
     }
-    const want = Math.min(Math.max(len, WINDOW), this.size - pos);
+    if (pos >= this.fileSize) return Buffer.alloc(0);
+    const want = Math.min(Math.max(len, WINDOW), this.fileSize - pos);
     const buf = Buffer.allocUnsafe(want);
     let got = 0;
     while (got < want) {
@@ -138,29 +182,33 @@ export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTa
   const st = await fh.stat();
   if (st.isDirectory()) throw new NotARegularFileError(path, 'a directory');
   if (!st.isFile()) throw new NotARegularFileError(path, st.isFIFO() ? 'a pipe' : 'a device');
-  const fileSize = st.size;
+  return indexTarBytes(new BlockReader(fh, st.size), path, opts);
+}
+
+/** Index an archive from any byte source: the same walk, the same issues, for files and streams. */
+export async function indexTarBytes(reader: TarBytes, path: string, opts: IndexTarOptions = {}): Promise<TarIndex> {
   const maxEntries = opts.maxEntries ?? MAX_TAR_ENTRIES;
-  const reader = new BlockReader(fh, fileSize);
-  const entries: TarEntry[] = [];
-  const issues: TarIssue[] = [];
-  const files = new Map<string, TarEntry>();
+  const out = opts.into ?? emptyTarIndex(path);
+  const { entries, issues, files } = out;
   const seen = new Map<string, TarEntry>();
   let truncated = false;
 
   const notATar = async (): Promise<never> => {
-    const head = await reader.bytes(0, Math.min(fileSize, BLOCK));
-    const d = describeNonTar(head, fileSize);
+    const head = await reader.bytes(0, BLOCK);
+    const d = describeNonTar(head, reader.size());
     throw new NotATarError(path, d.what, d.hint);
   };
-  if (fileSize < BLOCK) await notATar();
+  if ((await reader.bytes(0, BLOCK)).length < BLOCK) await notATar();
 
   let pos = 0;
   // Attributes from PAX / GNU long-name headers, applying to the next real entry.
   let pending: { path?: string; linkpath?: string; size?: number; start: number } | undefined;
-  let end = fileSize;
+  let end = 0;
 
   for (;;) {
-    if (pos + BLOCK > fileSize) {
+    const block = await reader.bytes(pos, BLOCK);
+    if (block.length < BLOCK) {
+      const fileSize = reader.size();
       truncated = true;
       const last = entries.at(-1);
       issues.push(pos >= fileSize
@@ -179,17 +227,17 @@ export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTa
       end = fileSize;
       break;
     }
-    const block = await reader.bytes(pos, BLOCK);
     if (isZeroBlock(block)) {
       if (pos === 0) await notATar();
       end = pos;
-      if (pos + 2 * BLOCK <= fileSize) {
-        const next = await reader.bytes(pos + BLOCK, BLOCK);
+      const next = await reader.bytes(pos + BLOCK, BLOCK);
+      if (next.length === BLOCK) {
         if (!isZeroBlock(next)) {
           issues.push({ code: 'bad-header', severity: 'error', offset: pos, message: `a lone zero block at byte ${pos} is followed by more data: the archive is damaged there` });
+          await reader.rest(pos + 2 * BLOCK, 0);
           break;
         }
-        await checkTrailing(reader, pos + 2 * BLOCK, fileSize, issues);
+        await checkTrailing(reader, pos + 2 * BLOCK, issues);
       }
       // One zero block and then the end of the file: accepted, as GNU tar and Go do.
       break;
@@ -203,6 +251,7 @@ export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTa
         message: `the tar header at byte ${pos} is corrupt (checksum mismatch)${entries.length ? ` after entry ${entries.at(-1)!.rawName}` : ''}; nothing after it can be read`,
       });
       end = pos;
+      await reader.rest(pos, 0);
       break;
     }
     const h = parseHeader(block);
@@ -210,6 +259,7 @@ export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTa
       if (pos === 0) await notATar();
       issues.push({ code: 'bad-header', severity: 'error', offset: pos, message: `the tar header at byte ${pos} has a malformed size field` });
       end = pos;
+      await reader.rest(pos, 0);
       break;
     }
     const dataStart = pos + BLOCK;
@@ -219,13 +269,14 @@ export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTa
       if (h.size > MAX_META_BYTES) {
         throw new TarLimitError(path, `the ${h.typeflag === 'x' || h.typeflag === 'g' ? 'PAX' : 'GNU long-name'} header at byte ${pos} declares ${h.size} bytes (limit ${MAX_META_BYTES})`);
       }
-      if (dataStart + h.size > fileSize) {
+      const data = Buffer.from(await reader.bytes(dataStart, h.size));
+      if (data.length < h.size) {
+        const fileSize = reader.size();
         truncated = true;
         issues.push({ code: 'truncated', severity: 'error', offset: fileSize, message: `the archive ends at byte ${fileSize}, inside an extended header that starts at byte ${pos}` });
         end = fileSize;
         break;
       }
-      const data = Buffer.from(await reader.bytes(dataStart, h.size));
       pending ??= { start };
       if (h.typeflag === 'L' || h.typeflag === 'K') {
         const nul = data.indexOf(0);
@@ -237,6 +288,7 @@ export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTa
         if (!rec) {
           issues.push({ code: 'bad-header', severity: 'error', offset: pos, message: `the PAX header at byte ${pos} is malformed; nothing after it can be read` });
           end = pos;
+          await reader.rest(pos, 0);
           break;
         }
         // Global headers ('g') would apply to every later entry; path and size never make sense there.
@@ -250,6 +302,7 @@ export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTa
             if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s))) {
               issues.push({ code: 'bad-header', severity: 'error', offset: pos, message: `the PAX header at byte ${pos} has an invalid size "${s}"` });
               end = pos;
+              await reader.rest(pos, 0);
               break;
             }
             pending.size = Number(s);
@@ -299,7 +352,9 @@ export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTa
 
     // Links, directories and devices carry no data even if a (hostile) header says otherwise.
     const dataSize = type === 'file' || type === 'unsupported' ? size : 0;
-    if (dataStart + dataSize > fileSize) {
+    const present = await reader.data(entry, dataStart, dataSize);
+    if (present < dataSize) {
+      const fileSize = reader.size();
       truncated = true;
       entry.truncated = true;
       issues.push({
@@ -314,14 +369,17 @@ export async function indexTarHandle(fh: FileHandle, path: string, opts: IndexTa
     }
     pos = dataStart + padded(dataSize);
   }
-  return { path, fileSize, entries, issues, files, end, truncated };
+  out.fileSize = reader.size();
+  out.end = end;
+  out.truncated = truncated;
+  return out;
 }
 
 /** Bytes after the end-of-archive marker: zero padding is normal (GNU tar pads to 10 KiB); data is not. */
-async function checkTrailing(reader: BlockReader, from: number, fileSize: number, issues: TarIssue[]): Promise<void> {
-  if (from >= fileSize) return;
-  const tail = await reader.bytes(from, Math.min(fileSize - from, 1024 * 1024));
-  if (tail.some((b) => b !== 0)) {
+async function checkTrailing(reader: TarBytes, from: number, issues: TarIssue[]): Promise<void> {
+  if (await reader.endsBy(from)) return;
+  if (await reader.rest(from, 1024 * 1024)) {
+    const fileSize = reader.size();
     issues.push({
       code: 'trailing-data',
       severity: 'warning',

@@ -1,4 +1,4 @@
-import { BundleReader } from '../bundle/reader.js';
+import { openArchive } from '../archive/open.js';
 import { trace } from '../trace.js';
 import { AirgapError } from '../errors.js';
 import type { Platform } from '../oci/platform.js';
@@ -77,8 +77,12 @@ export interface LoadConfigureOptions {
 }
 
 export interface LoadOptions {
-  /** the bundle (or any OCI layout tar) */
+  /** the bundle, any OCI layout tar or docker-archive, plain or .gz/.zst; "-" for standard input */
   bundle: string;
+  /** the stream "-" names (default this process's stdin) */
+  stdin?: import('node:stream').Readable;
+  /** where content a stream passes before it is needed waits (default the system's temp directory) */
+  tmpDir?: string;
   /** auto (default: detected from the node's files, sockets and binaries), kubeadm, k3s, rke2, k0s */
   distribution?: string;
   /**
@@ -183,8 +187,21 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
   }
 
   trace('load: start');
-  const reader = await BundleReader.open(opts.bundle);
+  if (opts.autoload && opts.bundle === '-') {
+    throw new LoadUsageError('ERR_LOAD_AUTOLOAD', '--autoload places the bundle file where the node imports archives at start; standard input is no file to place',
+      'save the stream to a file first, then: airgap load FILE --autoload');
+  }
+  const contentTargets = [nodeRegistry, opts.containerd, opts.docker].filter(Boolean).length;
+  const reader = await openArchive(opts.bundle, {
+    mode: 'load',
+    // Read once from a stream, each blob reaches one target as it passes; a second target needs it kept.
+    ...(contentTargets > 1 ? { retain: true } : {}),
+    ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}),
+    ...(opts.stdin ? { stdin: opts.stdin } : {}),
+    onNotice: (message) => emit({ event: 'notice', message }),
+  });
   trace('load: bundle opened (tar index)');
+  for (const n of reader.docker?.notes ?? []) emit({ event: 'notice', message: n });
   let client: RegistryClient | undefined;
   try {
     const images: LoadImage[] = await bundleImages(reader, opts.baseName !== undefined ? { baseName: opts.baseName } : {});

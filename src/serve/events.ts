@@ -16,6 +16,8 @@ export type ServeEvent =
       ms: number;
     }
   | { event: 'warning'; code: CatalogWarningCode; message: string }
+  /** what the archive is and how it is read: a compressed one decompressed into a cache file, a docker-archive's made manifests */
+  | { event: 'notice'; code: 'decompressed' | 'docker-archive'; message: string }
   | {
       event: 'request';
       method: string;

@@ -4,6 +4,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { BundleReader } from '../bundle/reader.js';
+import { seekableArchive } from '../archive/cache.js';
+import { dockerArchiveView } from '../archive/docker-save.js';
+import { ArchiveInputError } from '../archive/errors.js';
 import { DEFAULT_ADDR, parseListenAddress, urlHost, normalizePrefix } from './address.js';
 import { ServeCatalog, type CatalogStats, type ServedImage } from './catalog.js';
 import { ListenError, TlsConfigError, TlsFlagsError } from './errors.js';
@@ -12,8 +15,10 @@ import { createHandler } from './handler.js';
 import { hostsToml } from './hosts-toml.js';
 
 export interface ServeOptions {
-  /** the bundle file */
+  /** the bundle file: an airgap bundle, an OCI layout tar or a docker-archive; compressed ones are decompressed once into a cache file beside it */
   bundle: string;
+  /** progress of that one-time decompression (compressed bytes read, of the file's size) */
+  onDecompress?(done: number, total: number): void;
   /** HOST:PORT to listen on (default 127.0.0.1:5000; port 0 picks a free one) */
   addr?: string;
   /** PEM files: serve HTTPS */
@@ -73,9 +78,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const prefix = normalizePrefix(opts.prefix);
   const tls = opts.tls ? await readTls(opts.tls) : undefined;
 
-  const reader = await BundleReader.open(opts.bundle, { strict: true });
+  if (opts.bundle === '-') {
+    throw new ArchiveInputError('ERR_ARCHIVE_NEEDS_FILE', 'serve needs the bundle as a file: it answers many pulls at random offsets, which standard input cannot give',
+      'save the stream to a file first, then: airgap serve FILE', { path: '-' });
+  }
+  // A compressed archive is decompressed once into a cache file beside it (random access).
+  const seekable = await seekableArchive(opts.bundle, opts.onDecompress ? { onProgress: opts.onDecompress } : {});
+  if (seekable.cache) opts.onEvent?.({ event: 'notice', code: 'decompressed', message: `${opts.bundle} is ${seekable.compression}-compressed: serving ${seekable.path} (${seekable.cache === 'made' ? 'decompressed now' : 'decompressed by an earlier run'}; delete it when done)` });
+  const reader = await BundleReader.open(seekable.path, { strict: true, docker: (tar, bytes) => dockerArchiveView(tar, bytes) });
   let file: FileHandle | undefined;
   try {
+    for (const n of reader.docker?.notes ?? []) opts.onEvent?.({ event: 'notice', code: 'docker-archive', message: n });
     const catalog = await ServeCatalog.build(reader, { prefix });
     for (const w of catalog.warnings) opts.onEvent?.({ event: 'warning', code: w.code, message: w.message });
     // Our own handle: many concurrent positional reads, independent of the reader's.

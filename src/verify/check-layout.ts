@@ -18,6 +18,12 @@ export const layoutCheck: BundleCheck = {
       f.add('error', p.code, p.message, p.entry ? { entry: p.entry } : {});
     }
     let blobs = 0;
+    if (reader.docker) {
+      // A docker-archive: no OCI layout to check; what airgap made of it is said instead.
+      for (const n of reader.docker.notes) f.add('info', 'docker-archive', n);
+      const images = new Set(reader.images().map((r) => r.descriptor.digest)).size;
+      return { findings: f.list, stats: { images, blobs: reader.blobDigests().length }, summary: `a docker-archive: ${plural(images, 'image')} (manifests built by airgap from manifest.json)` };
+    }
     for (const e of reader.tar.entries) {
       if (e.type !== 'file') continue;
       const parts = e.name.split('/');

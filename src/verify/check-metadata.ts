@@ -138,7 +138,10 @@ async function checkLoaders(reader: Parameters<BundleCheck['run']>[0]['reader'],
     return [{ l, e }];
   });
   if (present.length === 0) return;
-  const hashes = await hashRanges(reader.path, present.map(({ l, e }) => ({ algorithm: digestAlgorithm(l.digest), offset: e.offset, length: e.size })), { threads: 1 });
+  const file = reader.file;
+  const hashes = file
+    ? await hashRanges(file, present.map(({ l, e }) => ({ algorithm: digestAlgorithm(l.digest), offset: e.offset, length: e.size })), { threads: 1 })
+    : present.map(({ l, e }) => reader.passHash(e.name, digestAlgorithm(l.digest)) ?? { digest: 'unknown', bytes: 0 });
   present.forEach(({ l }, i) => {
     const h = hashes[i]!;
     if (h.digest !== l.digest) {

@@ -8,8 +8,12 @@ export function renderInspectText(r: InspectReport): string {
   const row = (k: string, v: string): void => {
     out.push(`${k.padEnd(11)} ${v}`);
   };
-  row('bundle', `${b.path} (${formatBytes(b.size)})`);
-  row('format', b.kind === 'airgap' ? `airgap bundle, format ${b.formatVersion}` : 'OCI layout archive (no airgap metadata)');
+  const read = [b.compression ? `${b.compression}-compressed` : '', b.streamed ? 'read as a stream' : ''].filter(Boolean).join(', ');
+  row('bundle', `${b.path} (${formatBytes(b.size)}${b.compression ? ' of tar' : ''}${read ? `; ${read}` : ''})`);
+  row('format', b.kind === 'airgap' ? `airgap bundle, format ${b.formatVersion}`
+    : b.kind === 'docker-archive' ? 'docker-archive (docker save, podman save, k3s/RKE2 image tarball): manifests built by airgap'
+      : 'OCI layout archive (no airgap metadata)');
+  for (const n of b.notes ?? []) row('note', n);
   if (b.created) row('created', `${b.created} by ${b.createdBy?.name} ${b.createdBy?.version}`);
   if (b.kind === 'airgap') row('kubernetes', b.kubernetes ? `${b.kubernetes.version} (${b.kubernetes.distribution})` : 'none (extra images only)');
   if (b.platforms) row('platforms', b.platforms === 'all' ? 'all' : b.platforms.join(', '));

@@ -1,4 +1,4 @@
-import { BundleReader } from '../bundle/reader.js';
+import { openArchive } from '../archive/open.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { imageFootprint, walkGraph } from './graph.js';
 import { bundleFacts, type BundleFacts } from './report.js';
@@ -42,7 +42,7 @@ export interface InspectReport {
 }
 
 export async function inspectBundle(path: string): Promise<InspectReport> {
-  const reader = await BundleReader.open(path, { strict: false });
+  const reader = await openArchive(path, { mode: 'scan', strict: false });
   try {
     const graph = await walkGraph(reader);
     const md = reader.metadata;

@@ -38,8 +38,9 @@ export function renderText(report: VerifyReport, opts: TextOptions = {}): string
   if (b) {
     const what = b.kind === 'airgap'
       ? `airgap bundle format ${b.formatVersion}${b.kubernetes ? `, Kubernetes ${b.kubernetes.version} (${b.kubernetes.distribution})` : ''}, made by ${b.createdBy?.name} ${b.createdBy?.version} at ${b.created}`
-      : 'OCI layout archive without airgap metadata';
-    out.push(`${p.bold(`airgap verify ${b.path}`)}  ${p.dim(`${formatBytes(b.size)}; ${what}`)}`, '');
+      : b.kind === 'docker-archive' ? 'docker-archive (manifests built by airgap; digests are not the registry\'s)' : 'OCI layout archive without airgap metadata';
+    const read = `${b.compression ? `${b.compression}, ` : ''}${b.streamed ? 'read in one pass, ' : ''}`;
+    out.push(`${p.bold(`airgap verify ${b.path}`)}  ${p.dim(`${read}${formatBytes(b.size)}${b.compression ? ' of tar' : ''}; ${what}`)}`, '');
   } else {
     out.push(p.bold(`airgap verify --list ${report.options.list} --kubernetes ${report.options.kubernetes}`), '');
   }

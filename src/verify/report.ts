@@ -4,6 +4,7 @@
  */
 import type { BundleDocker, BundleMediaTypes } from '../bundle/metadata.js';
 import type { BundleReader } from '../bundle/reader.js';
+import { archiveInput } from '../archive/open.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -116,8 +117,13 @@ export interface NeededImage {
 export interface BundleFacts {
   path: string;
   size: number;
-  /** airgap: has our metadata; oci-layout: another tool's OCI layout archive. */
-  kind: 'airgap' | 'oci-layout';
+  /** airgap: has our metadata; oci-layout: another tool's OCI layout archive; docker-archive: docker save, podman save, k3s/RKE2 image tarballs. */
+  kind: 'airgap' | 'oci-layout' | 'docker-archive';
+  /** How it was read: compressed (gzip, zstd) and/or from a stream (stdin); size is then the uncompressed tar's. */
+  compression?: 'gzip' | 'zstd';
+  streamed?: boolean;
+  /** What a reader should know about this archive (a docker-archive's made manifests, untagged images). */
+  notes?: string[];
   formatVersion?: number;
   created?: string;
   createdBy?: { name: string; version: string };
@@ -133,10 +139,14 @@ export interface BundleFacts {
 /** The facts of an open bundle, from its tar index and metadata; no blob is read. */
 export function bundleFacts(path: string, reader: BundleReader): BundleFacts {
   const md = reader.metadata;
+  const input = archiveInput(reader);
   return {
     path,
     size: reader.tar.fileSize,
-    kind: md ? 'airgap' : 'oci-layout',
+    kind: md ? 'airgap' : reader.docker ? 'docker-archive' : 'oci-layout',
+    ...(input.compression !== 'none' ? { compression: input.compression } : {}),
+    ...(input.streamed ? { streamed: true } : {}),
+    ...(reader.docker ? { notes: reader.docker.notes } : {}),
     ...(md ? { formatVersion: md.formatVersion, created: md.created, createdBy: md.tool, kubernetes: md.kubernetes, platforms: md.platforms, mediaTypes: md.mediaTypes ?? 'upstream' } : {}),
     ...(md?.docker ? { docker: md.docker } : {}),
   };

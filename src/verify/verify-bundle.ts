@@ -1,5 +1,5 @@
 import { bundleFacts } from './report.js';
-import { BundleReader } from '../bundle/reader.js';
+import { openArchive } from '../archive/open.js';
 import { distributionNames, kubernetesImages, readImageList, type KubernetesImageSet, type ListEntry } from '../kubernetes/index.js';
 import { parsePlatformSelection, type PlatformSelection } from '../oci/platform.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
@@ -40,6 +40,9 @@ export interface VerifyOptions {
   hash?: HashOptions;
   /** Called as each check completes (progress on a terminal). */
   onCheck?: (result: CheckResult) => void;
+  /** Reading a stream (stdin, a compressed file): bytes of tar read so far. */
+  onProgress?: (bytes: number) => void;
+  onNotice?: (message: string) => void;
 }
 
 /** The checks, in order: later ones use what earlier ones found (integrity's damaged blobs feed platforms). */
@@ -83,7 +86,7 @@ export function toCheckResult(name: CheckName, out: CheckOutcome, durationMs: nu
 export async function verifyBundle(path: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const started = performance.now();
   const inputs = await readVerifyInputs(opts);
-  const reader = await BundleReader.open(path, { strict: false });
+  const reader = await openArchive(path, { mode: 'scan', strict: false, ...(opts.onNotice ? { onNotice: opts.onNotice } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   try {
     let kubernetes: BundleContext['kubernetes'] = inputs.kubernetes ? { set: inputs.kubernetes, source: 'flag' } : undefined;
     let kubernetesProblem: string | undefined;

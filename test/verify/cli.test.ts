@@ -62,12 +62,18 @@ describe('airgap verify: exit codes', () => {
   });
 
   it('3 when the input cannot be read, saying what it is not', async () => {
-    const gz = join(dir, 'bundle.tar.gz');
-    await writeFile(gz, gzipSync(good.bytes));
-    const r = await airgap('verify', gz);
+    // gzip and zstd are read as they are (test/archive); a format airgap does not decompress is named.
+    const xz = join(dir, 'bundle.tar.xz');
+    await writeFile(xz, Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), good.bytes.subarray(0, 2000)]));
+    const r = await airgap('verify', xz);
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /bundle\.tar\.gz is gzip-compressed data, not a tar archive/);
+    assert.match(r.stderr, /bundle\.tar\.xz is xz-compressed data, not a tar archive/);
     assert.match(r.stderr, /hint: decompress it first/);
+    const gz = join(dir, 'bundle.tar.gz');
+    await writeFile(gz, gzipSync(good.bytes).subarray(0, 3000));
+    const cut = await airgap('verify', gz);
+    assert.equal(cut.code, 3);
+    assert.match(cut.stderr, /the gzip data is damaged/);
     const missing = await airgap('verify', join(dir, 'nope.tar'));
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /no such file/);

@@ -321,7 +321,7 @@ describe('verifyBundle: input that cannot be used', () => {
     await assert.rejects(verifyBundle(join(dir, 'nope.tar')), { code: 'ENOENT' });
     const gz = join(dir, 'b.tar.gz');
     await writeFile(gz, Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3, 4]));
-    await assert.rejects(verifyBundle(gz), { code: 'ERR_NOT_A_TAR', kind: 'io' });
+    await assert.rejects(verifyBundle(gz), { code: 'ERR_ARCHIVE_DECOMPRESS', kind: 'io' });
     const plain = join(dir, 'plain.tar');
     await writeFile(plain, buildTar([{ name: 'notes.txt', data: Buffer.from('hello') }]).buffer);
     await assert.rejects(verifyBundle(plain), { code: 'ERR_NOT_A_BUNDLE', kind: 'io' });

@@ -11,7 +11,7 @@ export function register(program: Command): void {
         'platforms, sizes, blobs shared between images, creation time and tool version. Works on other ' +
         'tools\' OCI layout archives too. Use airgap verify to check the content.',
     )
-    .argument('<bundle>', 'the bundle .tar')
+    .argument('<bundle>', 'the bundle .tar (also .tar.gz, .tar.zst, a docker save archive, or "-" for standard input; a stream is read through once)')
     .option('--json', 'print as JSON (docs/verify.md, "inspect JSON")')
     .action(async (bundle: string, opts: { json?: boolean }) => {
       const r = await inspectBundle(bundle);

@@ -12,6 +12,7 @@ import { ExitCode } from '../exit-codes.js';
 import { formatBytes, formatDuration, shortDigest } from '../progress-format.js';
 
 interface LoadFlags {
+  tmpDir?: string;
   distribution?: string;
   runtime?: string;
   configure?: boolean;
@@ -42,6 +43,11 @@ const EXAMPLES = `
 Examples:
   # the usual offline node: node registry, containerd, and containerd pulling through the registry
   airgap load k8s.tar --registry http://127.0.0.1:5000 --containerd --configure-containerd
+
+  # a compressed bundle, a docker save archive, k3s's image tarball, or a stream: read in one pass
+  airgap load k8s.tar.zst --registry http://127.0.0.1:5000
+  airgap load k3s-airgap-images-amd64.tar.zst --registry http://127.0.0.1:5000
+  ssh online-host cat k8s.tar.gz | airgap load - --registry http://127.0.0.1:5000
 
   # see what would be pushed, imported and written (config changes as diffs); change nothing
   airgap load k8s.tar --registry http://127.0.0.1:5000 --containerd --configure-containerd --dry-run
@@ -257,6 +263,7 @@ async function run(bundle: string, flags: LoadFlags): Promise<void> {
     ...(flags.kubernetes !== undefined ? { release: flags.kubernetes } : {}),
     ...(flags.autoload ? { autoload: true } : {}),
     ...(flags.baseName ? { baseName: flags.baseName } : {}),
+    ...(flags.tmpDir ? { tmpDir: flags.tmpDir } : {}),
     ...(flags.registry !== undefined ? {
       registry: {
         url: flags.registry,
@@ -312,7 +319,7 @@ async function run(bundle: string, flags: LoadFlags): Promise<void> {
 export function register(program: Command): void {
   const cmd = program
     .command('load')
-    .argument('<bundle>', 'the bundle (or any OCI layout tar: skopeo oci-archive, ctr images export, k0s bundles)')
+    .argument('<bundle>', 'the bundle, any OCI layout tar (skopeo oci-archive, ctr images export, k0s bundles) or docker-archive (docker save, podman save, k3s/RKE2 image tarballs); .tar.gz/.tar.zst read by content in one pass; "-" reads standard input')
     .summary('seed the node registry and containerd from a bundle, and point containerd at the registry')
     .description(
       'Push every image of the bundle into the node registry under its source name, import it into containerd ' +
@@ -341,6 +348,7 @@ export function register(program: Command): void {
     .option('--mirror <url>', 'configure containerd to pull through this URL instead of --registry (e.g. an airgap serve address)')
     .option('--base-name <repository>', 'for archives naming images by tag only (skopeo): the repository, e.g. registry.k8s.io/pause')
     .option('--concurrency <n>', `blobs transferred at once (default ${DEFAULT_LOAD_CONCURRENCY})`)
+    .option('--tmp-dir <dir>', 'reading a stream (stdin, .tar.gz, .tar.zst): where content that passes before it is needed waits (a docker-archive names its images after its layers; two targets both read each blob); default the system temp directory')
     .option('--dry-run', 'print what would be pushed, imported and written (config changes as diffs); change nothing')
     .option('--json', 'newline-delimited JSON events instead of lines')
     .addHelpText('after', EXAMPLES)

@@ -96,6 +96,9 @@ async function run(bundle: string, flags: ServeFlags): Promise<void> {
       case 'warning':
         process.stderr.write(`warning: ${e.message}\n`);
         break;
+      case 'notice':
+        process.stderr.write(`note: ${e.message}\n`);
+        break;
       case 'request':
         // Our own failures always show; a client that walked away only with --verbose.
         if (verbose || e.status >= 500 || (e.note && e.note !== 'client closed the connection')) process.stderr.write(requestLine(e));
@@ -116,6 +119,17 @@ async function run(bundle: string, flags: ServeFlags): Promise<void> {
     ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}),
     shutdownTimeoutMs,
     onEvent,
+    // Once per compressed archive: decompressed into a cache file beside it (serve needs random access).
+    onDecompress: (() => {
+      let last = 0;
+      return (done: number, total: number): void => {
+        const pct = Math.floor((done / total) * 100);
+        if (!json && pct >= last + 10) {
+          last = pct;
+          process.stderr.write(`decompressing ${bundle} for random access: ${pct}%\n`);
+        }
+      };
+    })(),
   });
   // The CLI's own SIGINT handler exits 130 at once; a server stops gracefully instead and exits 0.
   process.removeAllListeners('SIGINT');
@@ -151,7 +165,7 @@ export function register(program: Command): void {
       'A read-only OCI distribution registry straight from the bundle file: manifests, blobs (with Range), tags and catalog, ' +
         'in the repository layout airgap load pushes, for containerd mirrors (hosts.toml), skopeo, crane and docker.',
     )
-    .argument('<bundle>', 'the bundle (tar) to serve')
+    .argument('<bundle>', 'the bundle (tar) to serve; also a docker-archive (docker save, k3s/RKE2 image tarballs), and .tar.gz/.tar.zst (decompressed once into a cache file beside it: .NAME.SIZE-MTIME.airgap-cache.tar)')
     .option('--addr <host:port>', 'where to listen', DEFAULT_ADDR)
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')

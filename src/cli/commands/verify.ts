@@ -45,6 +45,9 @@ async function run(bundle: string | undefined, opts: VerifyCliOptions): Promise<
   if (bundle === undefined && opts.platform?.length) {
     throw new UsageError('ERR_USAGE', '--platform needs a BUNDLE to check', { hint: 'airgap verify BUNDLE --platform linux/amd64' });
   }
+  if (bundle === '-' && opts.list === '-') {
+    throw new UsageError('ERR_USAGE', 'the bundle and --list cannot both come from standard input', { hint: 'give the list as a file: airgap verify - --list images.txt < bundle.tar' });
+  }
   let spinner: Ora | undefined;
   if (!opts.json && bundle !== undefined && process.stderr.isTTY && !process.env.CI) {
     // Loaded only for a person at a terminal: CI runs skip its cost.
@@ -70,6 +73,14 @@ async function run(bundle: string | undefined, opts: VerifyCliOptions): Promise<
         },
         onCheck: (c) => {
           if (spinner) spinner.text = `checked ${c.title}`;
+        },
+        // A stream (stdin, .tar.gz, .tar.zst) is hashed as it is read, in one pass.
+        onProgress: (n) => {
+          if (spinner) spinner.text = `reading ${bundle === '-' ? 'standard input' : bundle}: ${formatBytes(n)} of tar`;
+        },
+        onNotice: (m) => {
+          spinner?.clear();
+          process.stderr.write(`note: ${m}\n`);
         },
       });
     }
@@ -107,7 +118,7 @@ export function register(program: Command): void {
         'what --kubernetes needs, offline.\n\n' +
         'Exit codes: 0 all good, 1 verification failed, 2 usage error, 3 cannot read the input.',
     )
-    .argument('[bundle]', 'the bundle .tar (or any OCI layout tar: skopeo oci-archive, ctr images export)')
+    .argument('[bundle]', 'the bundle .tar, or any OCI layout tar (skopeo oci-archive, ctr images export) or docker-archive (docker save, podman save, k3s/RKE2 image tarballs); .tar.gz and .tar.zst are read as they are (by content, in one pass); "-" reads standard input')
     .option('--list <file>', 'image list, one reference a line ("#" comments): each must be in the bundle with that tag; "-" reads stdin. For k3s and rke2 the published list (k3s-images.txt, rke2-images*.txt) is the release\'s set: its pause must be the release\'s')
     .option('--kubernetes <version>', 'every image this Kubernetes version needs must be there (default: the version the bundle records)')
     .option('--distribution <name>', 'whose images --kubernetes means: kubeadm, k0s, k3s or rke2 (default: what the bundle records, or what the version names, v1.30.14+rke2r1; else kubeadm)')
@@ -127,6 +138,13 @@ Examples:
 
   # the bundle matches the list it was packed from
   airgap verify k8s.tar --list images.txt
+
+  # what arrived on the far side, compressed, checked in one pass without unpacking
+  airgap verify k8s.tar.zst
+  zstd -dc k8s.tar.zst | airgap verify -
+
+  # a docker save archive or k3s's image tarball (manifests built by airgap: digests not the registry's)
+  airgap verify k3s-airgap-images-amd64.tar.zst
 
   # a list against a version, before packing anything (offline)
   airgap verify --list images.txt --kubernetes v1.30.14
