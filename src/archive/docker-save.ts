@@ -44,8 +44,8 @@ async function collect(s: Readable): Promise<Buffer> {
 }
 
 export interface DockerViewOptions {
-  /** The sha256 of a whole entry (streams computed it as they passed; files are read once). */
-  hash?(entry: TarEntry): Promise<Digest>;
+  /** The sha256 of a whole entry when already known (a stream hashed it as it passed); else it is read and hashed. */
+  known?(entry: TarEntry): Digest | undefined;
 }
 
 export async function dockerArchiveView(tar: TarIndex, bytes: EntryBytes, opts: DockerViewOptions = {}): Promise<DockerArchiveView> {
@@ -78,11 +78,13 @@ export async function dockerArchiveView(tar: TarIndex, bytes: EntryBytes, opts: 
   if (mf.size > MAX_JSON) throw bad(where, `manifest.json is ${mf.size} bytes`);
   const list = parseDockerManifest(await bytes.read(mf.name, mf), where);
 
-  const hash = opts.hash ?? (async (e: TarEntry): Promise<Digest> => {
+  const hash = async (e: TarEntry): Promise<Digest> => {
+    const known = opts.known?.(e);
+    if (known) return known;
     const d = new Digester('sha256');
     for await (const c of bytes.stream(e.name, e, 0, e.size, {})) d.update(c as Buffer);
     return d.digest();
-  });
+  };
 
   const made = new Map<string, Buffer>();
   const entries = new Map<string, string>();

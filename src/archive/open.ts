@@ -121,9 +121,8 @@ export async function openArchive(input: string, opts: OpenArchiveOptions): Prom
     else await archive.readHead(() => graphKnown(archive));
     const reader = await BundleReader.fromIndex(label, archive, archive.tar, {
       ...opts,
-      docker: (tar, bytes) => docker(tar, bytes, {
-        hash: async (e: TarEntry) => (archive.passHash(e.name, 'sha256')?.digest ?? (await hashOf(archive, e))) as Digest,
-      }),
+      // Entries were hashed as they passed; docker-save.ts reads any other one itself.
+      docker: (tar, bytes) => docker(tar, bytes, { known: (e: TarEntry) => archive.passHash(e.name, 'sha256')?.digest as Digest | undefined }),
     });
     if (opts.mode === 'load' && !archive.isFinished()) archive.needed = neededBlobs(archive);
     facts.set(reader, { input, compression, streamed: true });
@@ -132,13 +131,6 @@ export async function openArchive(input: string, opts: OpenArchiveOptions): Prom
     await archive.close();
     throw e;
   }
-}
-
-async function hashOf(archive: StreamedArchive, e: TarEntry): Promise<string> {
-  const { Digester } = await import('../oci/digest.js');
-  const d = new Digester('sha256');
-  for await (const c of archive.stream(e.name, e, 0, e.size, {})) d.update(c as Buffer);
-  return d.digest();
 }
 
 /** Metadata's platforms left out on purpose: their manifests never come. */

@@ -237,7 +237,7 @@ export class StreamedArchive implements EntryBytes {
       return createReadStream(s, { start: offset, end: offset + length - 1, ...(opts.signal ? { signal: opts.signal } : {}) });
     }
     const head = this.heads.get(name);
-    if (head && offset + length <= head.length && !this.waitingFor(name)) return Readable.from([head.subarray(offset, offset + length)]);
+    if (head && offset + length <= head.length && !this.waiters.has(name)) return Readable.from([head.subarray(offset, offset + length)]);
     const out = new PassThrough();
     if (this.started.has(name) || this.finished) {
       process.nextTick(() => out.destroy(this.failure instanceof Error ? this.failure : new StreamPassedError(this.path, name)));
@@ -249,10 +249,6 @@ export class StreamedArchive implements EntryBytes {
     opts.signal?.addEventListener('abort', () => out.destroy(opts.signal!.reason as Error), { once: true });
     this.kick();
     return out;
-  }
-
-  private waitingFor(name: string): boolean {
-    return this.waiters.has(name);
   }
 
   pending(): boolean {
